@@ -1,0 +1,42 @@
+# Two commands for newcomers: `make run` (set up + serve the dashboard with demo data on SQLite)
+# and `make test` (the whole test suite; DATABASE_URL picks the database, SQLite by default).
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+PYTHON := .venv/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test setup chromium lint bench
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+.venv/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked
+	touch $@
+
+setup: .venv/.synced
+
+run: setup
+	DEBUG=1 $(PYTHON) manage.py migrate --no-input
+	DEBUG=1 $(PYTHON) manage.py demo_data
+	DEBUG=1 $(PYTHON) manage.py runserver $(HOST):$(PORT)
+
+# Browser tests drive Debian's Chromium; install it once if the machine lacks it.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: setup chromium
+	$(PYTHON) -m ruff check .
+	DEBUG=1 $(PYTHON) manage.py makemigrations --check --dry-run
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+
+bench: setup
+	$(PYTHON) -m pytest -m bench -s tests/benchmarks

@@ -1,0 +1,75 @@
+"""The one access helper: load an org for the current user and check a capability in one step.
+
+Non-members get 404 (an org's existence is not revealed), members without the capability 403.
+"""
+
+from dataclasses import dataclass
+from functools import cached_property, wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from members.models import Membership
+from orgs.models import Organization
+from orgs.permissions import organization_permissions
+from orgs.roles import Capability, Role
+
+
+@dataclass(frozen=True)
+class OrgAccess:
+    organization: Organization
+    membership: Membership
+    permissions: frozenset[str]
+
+    @property
+    def role(self) -> Role:
+        return Role(self.membership.role)
+
+    def can(self, capability: Capability) -> bool:
+        return capability.value in self.permissions
+
+    @cached_property
+    def caps(self) -> dict[str, bool]:
+        """For templates: `{% if access.caps.change_config %}`."""
+        return {codename: True for codename in self.permissions}
+
+
+def access_organization(user, slug: str, capability: Capability | None = None) -> OrgAccess:
+    if not user.is_authenticated:
+        raise Http404
+    membership = (
+        Membership.objects.select_related("organization")
+        .filter(user=user, organization__slug=slug)
+        .first()
+    )
+    if membership is None:
+        raise Http404("No such organization.")
+    access = OrgAccess(
+        organization=membership.organization,
+        membership=membership,
+        permissions=organization_permissions(user, membership.organization),
+    )
+    if capability is not None and not access.can(capability):
+        raise PermissionDenied(
+            f"Your role ({access.role.label}) does not allow this: {capability.label.lower()}."
+        )
+    return access
+
+
+def org_view(capability: Capability):
+    """Decorate a view taking `slug`: logs in, authorizes, and sets `request.org_access`."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, slug, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            request.org_access = access_organization(request.user, slug, capability)
+            if request.session.get("last_org") != slug:
+                request.session["last_org"] = slug
+            return view(request, request.org_access, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

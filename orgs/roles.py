@@ -1,0 +1,68 @@
+"""The role list and the capability matrix of SPEC §2: every permission check in Prism reads this."""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+    VIEWER = "viewer", "Viewer"
+
+
+class Capability(models.TextChoices):
+    """Each capability is also the codename of an object permission on Organization."""
+
+    VIEW_OVERVIEW = "view_overview", "See dashboard overview, logs and analytics"
+    VIEW_MEMBERS = "view_members", "See the member list"
+    VIEW_CONFIG = "view_config", "See org config and the API key inventory"
+    CREATE_KEYS = "create_keys", "Create API keys; revoke or rotate own keys"
+    MANAGE_KEYS = "manage_keys", "Edit or revoke any API key"
+    CHANGE_CONFIG = "change_config", "Change providers, routing, caching, limits, budgets, IP access"
+    MANAGE_MEMBERS = "manage_members", "Invite members; change roles of or remove non-Owners"
+    MANAGE_OWNERS = "manage_owners", "Grant or remove the Owner role; invite an Owner"
+    MANAGE_ORGANIZATION = "manage_organization", "Rename the org, billing settings, delete the org"
+    VIEW_AUDIT = "view_audit", "See the audit log"
+
+
+_EVERYONE = {Capability.VIEW_OVERVIEW, Capability.VIEW_MEMBERS}
+_MEMBER = _EVERYONE | {Capability.VIEW_CONFIG, Capability.CREATE_KEYS}
+_ADMIN = _MEMBER | {
+    Capability.MANAGE_KEYS,
+    Capability.CHANGE_CONFIG,
+    Capability.MANAGE_MEMBERS,
+    Capability.VIEW_AUDIT,
+}
+_OWNER = _ADMIN | {Capability.MANAGE_OWNERS, Capability.MANAGE_ORGANIZATION}
+
+ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
+    Role.OWNER: frozenset(_OWNER),
+    Role.ADMIN: frozenset(_ADMIN),
+    Role.MEMBER: frozenset(_MEMBER),
+    Role.VIEWER: frozenset(_EVERYONE),
+}
+
+# Higher rank means more rights; used for "never invite or grant above your own role".
+ROLE_RANK: dict[Role, int] = {Role.VIEWER: 10, Role.MEMBER: 20, Role.ADMIN: 30, Role.OWNER: 40}
+
+
+def role_can(role: str, capability: Capability) -> bool:
+    return capability in ROLE_CAPABILITIES[Role(role)]
+
+
+def role_at_most(role: str, ceiling: str) -> bool:
+    return ROLE_RANK[Role(role)] <= ROLE_RANK[Role(ceiling)]
+
+
+def capability_needed_to_manage(role: str) -> Capability:
+    """Touching a member who has (or is to get) this role needs the returned capability."""
+    return Capability.MANAGE_OWNERS if Role(role) == Role.OWNER else Capability.MANAGE_MEMBERS
+
+
+def assignable_roles(actor_capabilities: frozenset[str]) -> list[Role]:
+    """The roles an actor may give to someone else (by role change or invitation)."""
+    return [
+        role
+        for role in Role
+        if capability_needed_to_manage(role) in actor_capabilities
+    ]
