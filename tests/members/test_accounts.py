@@ -1,0 +1,145 @@
+"""Accounts: sign up, sign in with throttling, sign out, password reset by email and change."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from members.models import LoginThrottle, User
+from tests.factories import PASSWORD, make_user
+
+
+def login(client, email, password, ip="203.0.113.7"):
+    return client.post(
+        reverse("accounts:login"), {"username": email, "password": password}, REMOTE_ADDR=ip
+    )
+
+
+def test_signup_logs_in_and_lands_on_the_org_list(client, db):
+    response = client.post(
+        reverse("accounts:signup"),
+        {"display_name": "Nia", "email": "Nia@Example.TEST", "password": "a-long-unusual-pass-42"},
+        follow=True,
+    )
+    user = User.objects.get()
+    assert user.email == "nia@example.test" and user.display_name == "Nia"
+    assert response.context["user"] == user
+    assert "Create an organization" in response.content.decode()
+
+
+def test_email_is_unique_case_insensitively(client, db):
+    make_user("taken@example.test")
+    response = client.post(
+        reverse("accounts:signup"), {"email": "TAKEN@example.test", "password": "a-long-unusual-pass-42"}
+    )
+    assert "already exists" in response.content.decode()
+    assert User.objects.count() == 1
+
+
+def test_signup_rejects_weak_password_naming_the_field(client, db):
+    response = client.post(reverse("accounts:signup"), {"email": "x@example.test", "password": "123"})
+    assert response.status_code == 200
+    assert "too short" in response.content.decode()
+    assert not User.objects.exists()
+
+
+def test_login_is_case_insensitive_on_email(client, db):
+    make_user("case@example.test")
+    assert login(client, "CASE@example.test", PASSWORD).status_code == 302
+
+
+def test_unknown_email_and_wrong_password_get_the_same_answer(client, db):
+    make_user("known@example.test")
+    unknown = login(client, "nobody@example.test", "whatever-pass").content.decode()
+    wrong = login(client, "known@example.test", "wrong-pass").content.decode()
+
+    def error_of(page):
+        return re.search(r'class="alert alert-error".*?</div>', page, re.S).group(0)
+
+    assert error_of(unknown) == error_of(wrong)
+    assert "do not match an account" in error_of(wrong)
+
+
+def test_login_locks_after_repeated_failures_per_account_and_ip(client, db, settings):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    make_user("victim@example.test")
+    for _ in range(3):
+        login(client, "victim@example.test", "guess")
+    locked = login(client, "victim@example.test", PASSWORD)
+    assert locked.status_code == 200 and "Too many failed sign-ins" in locked.content.decode()
+    # Another IP is not locked out, nor is another account from the same IP.
+    assert login(client, "victim@example.test", PASSWORD, ip="198.51.100.9").status_code == 302
+    client.logout()
+    make_user("bystander@example.test")
+    assert login(client, "bystander@example.test", PASSWORD).status_code == 302
+
+
+def test_unknown_email_is_throttled_like_a_known_one(client, db, settings):
+    settings.LOGIN_FAILURE_LIMIT = 2
+    for _ in range(2):
+        login(client, "ghost@example.test", "guess")
+    assert "Too many failed sign-ins" in login(client, "ghost@example.test", "guess").content.decode()
+
+
+def test_cool_off_ends(client, db, settings):
+    settings.LOGIN_FAILURE_LIMIT = 2
+    make_user("patient@example.test")
+    for _ in range(2):
+        login(client, "patient@example.test", "guess")
+    LoginThrottle.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
+    assert login(client, "patient@example.test", PASSWORD).status_code == 302
+    assert not LoginThrottle.objects.exists()  # success clears the record
+
+
+def test_logout_needs_post(client, db):
+    user = make_user()
+    client.force_login(user)
+    assert client.get(reverse("accounts:logout")).status_code == 405
+    assert client.post(reverse("accounts:logout")).status_code == 302
+    assert client.get(reverse("org_list")).status_code == 302
+
+
+def test_password_reset_by_email(client, db):
+    make_user("forgetful@example.test")
+    client.post(reverse("accounts:password_reset"), {"email": "forgetful@example.test"})
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["forgetful@example.test"]
+    link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", message.body).group(1)
+    form_page = client.get(link, follow=True)
+    assert "Choose a new password" in form_page.content.decode()
+    client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "brand-new-secret-77", "new_password2": "brand-new-secret-77"},
+    )
+    assert login(client, "forgetful@example.test", "brand-new-secret-77").status_code == 302
+
+
+def test_password_reset_for_unknown_email_sends_nothing_and_says_the_same(client, db):
+    response = client.post(reverse("accounts:password_reset"), {"email": "who@example.test"}, follow=True)
+    assert "Check your inbox" in response.content.decode()
+    assert mail.outbox == []
+
+
+def test_password_change(client, db):
+    user = make_user("changer@example.test")
+    client.force_login(user)
+    response = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": "fresh-pass-9911", "new_password2": "fresh-pass-9911"},
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("fresh-pass-9911")
+
+
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/x"])
+def test_signup_never_redirects_off_site(client, db, next_url):
+    response = client.post(
+        reverse("accounts:signup") + f"?next={next_url}",
+        {"email": "safe@example.test", "password": "a-long-unusual-pass-42"},
+    )
+    assert response["Location"] == reverse("home")
