@@ -1,4 +1,4 @@
-"""The role list and the capability matrix of SPEC §2: every permission check in Prism reads this."""
+"""The role list and the capability matrix of SPEC §2: every permission check reads this."""
 
 from django.db import models
 
@@ -18,7 +18,10 @@ class Capability(models.TextChoices):
     VIEW_CONFIG = "view_config", "See org config and the API key inventory"
     CREATE_KEYS = "create_keys", "Create API keys; revoke or rotate own keys"
     MANAGE_KEYS = "manage_keys", "Edit or revoke any API key"
-    CHANGE_CONFIG = "change_config", "Change providers, routing, caching, limits, budgets, IP access"
+    CHANGE_CONFIG = (
+        "change_config",
+        "Change providers, routing, caching, limits, budgets, IP access",
+    )
     MANAGE_MEMBERS = "manage_members", "Invite members; change roles of or remove non-Owners"
     MANAGE_OWNERS = "manage_owners", "Grant or remove the Owner role; invite an Owner"
     MANAGE_ORGANIZATION = "manage_organization", "Rename the org, billing settings, delete the org"
@@ -61,8 +64,4 @@ def capability_needed_to_manage(role: str) -> Capability:
 
 def assignable_roles(actor_capabilities: frozenset[str]) -> list[Role]:
     """The roles an actor may give to someone else (by role change or invitation)."""
-    return [
-        role
-        for role in Role
-        if capability_needed_to_manage(role) in actor_capabilities
-    ]
+    return [role for role in Role if capability_needed_to_manage(role) in actor_capabilities]

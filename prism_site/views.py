@@ -15,13 +15,16 @@ def healthz(request):
     except Exception:  # noqa: BLE001 - any failure means the database is unusable
         database = "unavailable"
     status = 200 if database == "ok" else 503
-    return JsonResponse({"status": "ok" if status == 200 else "error", "database": database},
-                        status=status)
+    return JsonResponse(
+        {"status": "ok" if status == 200 else "error", "database": database}, status=status
+    )
 
 
 def _error(request, status: int, title: str, message: str):
     response = render(
-        request, "errors/error.html", {"status": status, "title": title, "message": message},
+        request,
+        "errors/error.html",
+        {"status": status, "title": title, "message": message},
         status=status,
     )
     if getattr(request, "htmx", False):
@@ -33,8 +36,10 @@ def _error(request, status: int, title: str, message: str):
 
 
 def permission_denied(request, exception=None):
-    message = str(exception) if exception and str(exception) else (
-        "Your role in this organization does not allow this."
+    message = (
+        str(exception)
+        if exception and str(exception)
+        else ("Your role in this organization does not allow this.")
     )
     return _error(request, 403, "Not allowed", message)
 
@@ -44,9 +49,16 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
-    return render(request, "errors/error.html",
-                  {"status": 500, "title": "Something went wrong",
-                   "message": "The error has been logged. Please try again."}, status=500)
+    return render(
+        request,
+        "errors/error.html",
+        {
+            "status": 500,
+            "title": "Something went wrong",
+            "message": "The error has been logged. Please try again.",
+        },
+        status=500,
+    )
 
 
 def bad_request(request, exception=None):

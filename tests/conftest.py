@@ -18,17 +18,23 @@ def organization(owner):
 
 @pytest.fixture
 def admin(organization):
-    return add_member(organization, Role.ADMIN, make_user("admin@example.test", display_name="Adam Admin"))
+    return add_member(
+        organization, Role.ADMIN, make_user("admin@example.test", display_name="Adam Admin")
+    )
 
 
 @pytest.fixture
 def member(organization):
-    return add_member(organization, Role.MEMBER, make_user("member@example.test", display_name="Mia Member"))
+    return add_member(
+        organization, Role.MEMBER, make_user("member@example.test", display_name="Mia Member")
+    )
 
 
 @pytest.fixture
 def viewer(organization):
-    return add_member(organization, Role.VIEWER, make_user("viewer@example.test", display_name="Vic Viewer"))
+    return add_member(
+        organization, Role.VIEWER, make_user("viewer@example.test", display_name="Vic Viewer")
+    )
 
 
 @pytest.fixture
@@ -44,4 +50,10 @@ def outsider(other_organization):
 
 @pytest.fixture
 def users_by_role(owner, admin, member, viewer, outsider):
-    return {"owner": owner, "admin": admin, "member": member, "viewer": viewer, "outsider": outsider}
+    return {
+        "owner": owner,
+        "admin": admin,
+        "member": member,
+        "viewer": viewer,
+        "outsider": outsider,
+    }

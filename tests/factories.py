@@ -12,17 +12,19 @@ PASSWORD = "correct-horse-battery-staple"
 _sequence = itertools.count(1)
 
 
-def make_user(email: str | None = None, *, display_name: str = "", password: str = PASSWORD) -> User:
+def make_user(
+    email: str | None = None, *, display_name: str = "", password: str = PASSWORD
+) -> User:
     number = next(_sequence)
     return User.objects.create_user(
-        email or f"user{number}@example.test", password, display_name=display_name or f"User {number}"
+        email or f"user{number}@example.test",
+        password,
+        display_name=display_name or f"User {number}",
     )
 
 
 def make_organization(name: str | None = None, *, owner: User | None = None) -> Organization:
-    return organization_create(
-        name=name or f"Org {next(_sequence)}", creator=owner or make_user()
-    )
+    return organization_create(name=name or f"Org {next(_sequence)}", creator=owner or make_user())
 
 
 def add_member(organization: Organization, role: Role | str, user: User | None = None) -> User:

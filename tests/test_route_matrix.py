@@ -43,9 +43,17 @@ def test_route_status(client, organization, users_by_role, route, caller):
         # The home page redirects to the last org visited; start every caller fresh.
     headers = {"HX-Request": "true"} if route.htmx else {}
     data = route.data(ctx) if route.data else {}
-    response = client.generic(route.method, url, data=_encode(data),
-                              content_type="application/x-www-form-urlencoded", headers=headers) \
-        if route.method not in ("GET", "HEAD") else client.get(url, data, headers=headers)
+    response = (
+        client.generic(
+            route.method,
+            url,
+            data=_encode(data),
+            content_type="application/x-www-form-urlencoded",
+            headers=headers,
+        )
+        if route.method not in ("GET", "HEAD")
+        else client.get(url, data, headers=headers)
+    )
     assert response.status_code == route.expect[caller], (
         f"{route.id} as {caller}: expected {route.expect[caller]}, got {response.status_code}"
     )

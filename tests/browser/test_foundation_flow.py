@@ -1,4 +1,4 @@
-"""A newcomer in real Chromium: sign up, create an org, find it in the switcher, rename it, sign out."""
+"""A newcomer in Chromium: sign up, create an org, find it in the switcher, rename, sign out."""
 
 import pytest
 from playwright.sync_api import expect
@@ -29,7 +29,9 @@ def test_signup_create_switch_rename_signout(page, live_server):
     page.get_by_label("Switch organization").click()
 
     # Rename in place (htmx): Edit opens the form inside the General section.
-    page.get_by_role("navigation", name="Organization").get_by_role("link", name="Organization").click()
+    page.get_by_role("navigation", name="Organization").get_by_role(
+        "link", name="Organization"
+    ).click()
     page.get_by_role("link", name="Edit").click()
     name_field = page.get_by_label("Organization name", exact=True)
     expect(name_field).to_be_visible()

@@ -33,14 +33,17 @@ def test_signup_logs_in_and_lands_on_the_org_list(client, db):
 def test_email_is_unique_case_insensitively(client, db):
     make_user("taken@example.test")
     response = client.post(
-        reverse("accounts:signup"), {"email": "TAKEN@example.test", "password": "a-long-unusual-pass-42"}
+        reverse("accounts:signup"),
+        {"email": "TAKEN@example.test", "password": "a-long-unusual-pass-42"},
     )
     assert "already exists" in response.content.decode()
     assert User.objects.count() == 1
 
 
 def test_signup_rejects_weak_password_naming_the_field(client, db):
-    response = client.post(reverse("accounts:signup"), {"email": "x@example.test", "password": "123"})
+    response = client.post(
+        reverse("accounts:signup"), {"email": "x@example.test", "password": "123"}
+    )
     assert response.status_code == 200
     assert "too short" in response.content.decode()
     assert not User.objects.exists()
@@ -81,7 +84,9 @@ def test_unknown_email_is_throttled_like_a_known_one(client, db, settings):
     settings.LOGIN_FAILURE_LIMIT = 2
     for _ in range(2):
         login(client, "ghost@example.test", "guess")
-    assert "Too many failed sign-ins" in login(client, "ghost@example.test", "guess").content.decode()
+    assert (
+        "Too many failed sign-ins" in login(client, "ghost@example.test", "guess").content.decode()
+    )
 
 
 def test_cool_off_ends(client, db, settings):
@@ -119,7 +124,9 @@ def test_password_reset_by_email(client, db):
 
 
 def test_password_reset_for_unknown_email_sends_nothing_and_says_the_same(client, db):
-    response = client.post(reverse("accounts:password_reset"), {"email": "who@example.test"}, follow=True)
+    response = client.post(
+        reverse("accounts:password_reset"), {"email": "who@example.test"}, follow=True
+    )
     assert "Check your inbox" in response.content.decode()
     assert mail.outbox == []
 
@@ -129,7 +136,11 @@ def test_password_change(client, db):
     client.force_login(user)
     response = client.post(
         reverse("accounts:password_change"),
-        {"old_password": PASSWORD, "new_password1": "fresh-pass-9911", "new_password2": "fresh-pass-9911"},
+        {
+            "old_password": PASSWORD,
+            "new_password1": "fresh-pass-9911",
+            "new_password2": "fresh-pass-9911",
+        },
     )
     assert response.status_code == 302
     user.refresh_from_db()

@@ -26,10 +26,14 @@ def _attempt(organization, actor, target_membership_id, action):
     if action == "leave":
         membership_leave(organization=organization, user=actor)
     elif action == "remove":
-        membership_remove(organization=organization, membership_id=target_membership_id, actor=actor)
+        membership_remove(
+            organization=organization, membership_id=target_membership_id, actor=actor
+        )
     else:
         membership_change_role(
-            organization=organization, membership_id=target_membership_id, role=Role.MEMBER,
+            organization=organization,
+            membership_id=target_membership_id,
+            role=Role.MEMBER,
             actor=actor,
         )
 

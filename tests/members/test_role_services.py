@@ -40,7 +40,9 @@ def test_role_change_rederives_permissions_and_is_audited(organization, owner, m
     }
     event = AuditEvent.objects.filter(action="member.role_change").get()
     assert (event.actor, event.target, event.details) == (
-        owner, member.email, {"from": "member", "to": "admin"},
+        owner,
+        member.email,
+        {"from": "member", "to": "admin"},
     )
 
 
@@ -67,7 +69,9 @@ def test_admin_cannot_demote_or_remove_an_owner(organization, admin, owner):
         change(organization, admin, owner, Role.MEMBER)
     with pytest.raises(ActionRefused, match="Only an Owner"):
         membership_remove(
-            organization=organization, membership_id=membership_of(owner, organization).pk, actor=admin
+            organization=organization,
+            membership_id=membership_of(owner, organization).pk,
+            actor=admin,
         )
     assert membership_of(owner, organization).role == Role.OWNER
 
@@ -78,7 +82,9 @@ def test_admin_manages_admins_members_and_viewers(organization, admin, member, v
     change(organization, admin, viewer, Role.ADMIN)
     change(organization, admin, other_admin, Role.MEMBER)
     assert [membership_of(u, organization).role for u in (member, viewer, other_admin)] == [
-        Role.VIEWER, Role.ADMIN, Role.MEMBER,
+        Role.VIEWER,
+        Role.ADMIN,
+        Role.MEMBER,
     ]
 
 
@@ -90,7 +96,9 @@ def test_members_and_viewers_manage_nobody(organization, actor_role):
         change(organization, actor, target, Role.MEMBER)
     with pytest.raises(ActionRefused):
         membership_remove(
-            organization=organization, membership_id=membership_of(target, organization).pk, actor=actor
+            organization=organization,
+            membership_id=membership_of(target, organization).pk,
+            actor=actor,
         )
 
 
@@ -105,7 +113,9 @@ def test_last_owner_cannot_leave(organization, owner):
     assert membership_of(owner, organization).role == Role.OWNER
 
 
-def test_last_owner_cannot_be_demoted_or_removed_even_by_a_second_owner_who_left(organization, owner):
+def test_last_owner_cannot_be_demoted_or_removed_even_by_a_second_owner_who_left(
+    organization, owner
+):
     co_owner = add_member(organization, Role.OWNER)
     change(organization, owner, co_owner, Role.ADMIN)  # two owners → one
     with pytest.raises(ActionRefused, match="at least one Owner"):
@@ -140,7 +150,9 @@ def test_remove_yourself_points_to_leave(organization, owner):
     add_member(organization, Role.OWNER)
     with pytest.raises(ActionRefused, match="Leave"):
         membership_remove(
-            organization=organization, membership_id=membership_of(owner, organization).pk, actor=owner
+            organization=organization,
+            membership_id=membership_of(owner, organization).pk,
+            actor=owner,
         )
 
 

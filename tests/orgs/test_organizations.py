@@ -19,14 +19,19 @@ def test_creator_becomes_owner_and_lands_on_the_overview(client, owner):
     page = response.content.decode()
     assert "Your role: <strong>Owner</strong>" in page
     assert "1 member" in page
-    assert AuditEvent.objects.filter(organization=organization, action="organization.create").exists()
+    assert AuditEvent.objects.filter(
+        organization=organization, action="organization.create"
+    ).exists()
 
 
 def test_blank_name_is_refused_with_the_field_named(client, owner):
     client.force_login(owner)
     response = client.post(reverse("org_new"), {"name": "   "})
     assert response.status_code == 200
-    assert "name:" in response.content.decode() or "This field is required" in response.content.decode()
+    assert (
+        "name:" in response.content.decode()
+        or "This field is required" in response.content.decode()
+    )
     assert not Organization.objects.exclude(name="").filter(memberships__user=owner).exists()
 
 
@@ -66,7 +71,8 @@ def test_owner_renames_in_place_with_htmx(client, owner, organization):
     form = client.get(url, {"edit": "general"}, headers={"HX-Request": "true"})
     assert 'name="name"' in form.content.decode() and "<html" not in form.content.decode()
     response = client.post(
-        reverse("orgs:rename", args=[organization.slug]), {"name": "Acme Labs"},
+        reverse("orgs:rename", args=[organization.slug]),
+        {"name": "Acme Labs"},
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 200 and response["HX-Redirect"] == url
@@ -79,7 +85,9 @@ def test_owner_renames_in_place_with_htmx(client, owner, organization):
 def test_rename_error_is_shown_next_to_the_field_and_nothing_changes(client, owner, organization):
     client.force_login(owner)
     response = client.post(
-        reverse("orgs:rename", args=[organization.slug]), {"name": ""}, headers={"HX-Request": "true"}
+        reverse("orgs:rename", args=[organization.slug]),
+        {"name": ""},
+        headers={"HX-Request": "true"},
     )
     assert response.status_code == 200
     assert 'class="error"' in response.content.decode()
@@ -89,14 +97,18 @@ def test_rename_error_is_shown_next_to_the_field_and_nothing_changes(client, own
 
 def test_rename_without_javascript_redirects_with_a_message(client, owner, organization):
     client.force_login(owner)
-    response = client.post(reverse("orgs:rename", args=[organization.slug]), {"name": "Plain"}, follow=True)
+    response = client.post(
+        reverse("orgs:rename", args=[organization.slug]), {"name": "Plain"}, follow=True
+    )
     assert "Renamed to Plain." in response.content.decode()
 
 
 def test_admin_is_refused_rename_with_a_visible_message(client, admin, organization):
     client.force_login(admin)
     response = client.post(
-        reverse("orgs:rename", args=[organization.slug]), {"name": "Hijack"}, headers={"HX-Request": "true"}
+        reverse("orgs:rename", args=[organization.slug]),
+        {"name": "Hijack"},
+        headers={"HX-Request": "true"},
     )
     assert response.status_code == 403
     assert "does not allow" in response["HX-Trigger"]
@@ -106,21 +118,29 @@ def test_admin_is_refused_rename_with_a_visible_message(client, admin, organizat
 
 def test_delete_needs_the_exact_name(client, owner, organization):
     client.force_login(owner)
-    response = client.post(reverse("orgs:delete", args=[organization.slug]), {"confirm_name": "acme ai"})
+    response = client.post(
+        reverse("orgs:delete", args=[organization.slug]), {"confirm_name": "acme ai"}
+    )
     assert response.status_code == 400
     assert Organization.objects.filter(pk=organization.pk).exists()
 
 
-def test_delete_removes_everything_of_the_org(client, owner, organization, member, other_organization):
+def test_delete_removes_everything_of_the_org(
+    client, owner, organization, member, other_organization
+):
     client.force_login(owner)
     group_names = [f"org-{organization.pk}-{role.value}" for role in Role]
-    response = client.post(reverse("orgs:delete", args=[organization.slug]), {"confirm_name": "Acme AI"})
+    response = client.post(
+        reverse("orgs:delete", args=[organization.slug]), {"confirm_name": "Acme AI"}
+    )
     assert response.status_code == 302
     assert not Organization.objects.filter(pk=organization.pk).exists()
     assert not Membership.objects.filter(organization_id=organization.pk).exists()
     assert not AuditEvent.objects.filter(organization_id=organization.pk).exists()
     assert not Group.objects.filter(name__in=group_names).exists()
-    assert not OrganizationGroupObjectPermission.objects.filter(content_object_id=organization.pk).exists()
+    assert not OrganizationGroupObjectPermission.objects.filter(
+        content_object_id=organization.pk
+    ).exists()
     # The other tenant is untouched.
     assert Organization.objects.filter(pk=other_organization.pk).exists()
     assert Membership.objects.filter(organization=other_organization).exists()
@@ -132,7 +152,9 @@ def test_role_change_takes_effect_on_the_next_request(client, owner, organizatio
     membership = Membership.objects.get(user=admin, organization=organization)
     from members.services import membership_change_role
 
-    membership_change_role(organization=organization, membership_id=membership.pk, role=Role.VIEWER, actor=owner)
+    membership_change_role(
+        organization=organization, membership_id=membership.pk, role=Role.VIEWER, actor=owner
+    )
     assert client.get(reverse("orgs:audit", args=[organization.slug])).status_code == 403
 
 
@@ -148,7 +170,11 @@ def test_nav_hides_what_the_role_lacks(client, organization, role, visible, hidd
     user = add_member(organization, role)
     client.force_login(user)
     page = client.get(reverse("orgs:overview", args=[organization.slug])).content.decode()
-    nav = page[page.index('<nav class="sidenav"'):page.index("</nav>", page.index('<nav class="sidenav"'))]
+    nav = page[
+        page.index('<nav class="sidenav"') : page.index(
+            "</nav>", page.index('<nav class="sidenav"')
+        )
+    ]
     for label in visible:
         assert label in nav
     for label in hidden:

@@ -11,7 +11,9 @@ from tests.factories import add_member, make_organization
 OVERVIEW_QUERIES = 6
 
 
-def test_overview_and_switcher_queries_do_not_grow_with_orgs(client, owner, django_assert_max_num_queries):
+def test_overview_and_switcher_queries_do_not_grow_with_orgs(
+    client, owner, django_assert_max_num_queries
+):
     organizations = [make_organization(f"Org {n:02}", owner=owner) for n in range(25)]
     for n in range(25):
         add_member(make_organization(f"Joined {n:02}"), Role.VIEWER, owner)

@@ -23,10 +23,16 @@ PRODUCTION_ENV = {
 
 
 def manage(*args, env):
-    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    base = {
+        k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}
+    }
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env},
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -67,7 +73,9 @@ def test_demo_data_is_idempotent_and_gives_one_user_per_role(capsys):
     call_command("demo_data")
     call_command("demo_data")
     organization = Organization.objects.get(slug="demo")
-    roles = dict(Membership.objects.filter(organization=organization).values_list("user__email", "role"))
+    roles = dict(
+        Membership.objects.filter(organization=organization).values_list("user__email", "role")
+    )
     assert roles == {
         "owner@demo.prism.test": "owner",
         "admin@demo.prism.test": "admin",

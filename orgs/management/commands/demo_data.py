@@ -10,7 +10,7 @@ from orgs.roles import Role
 from orgs.services import organization_create
 
 DEMO_ORG_SLUG = "demo"
-DEMO_PASSWORD = "prism-demo-password"
+DEMO_PASSWORD = "prism-demo-password"  # noqa: S105 - printed for newcomers on purpose
 
 
 def demo_email(role: Role) -> str:
@@ -48,7 +48,9 @@ class Command(BaseCommand):
                     organization=organization, membership_id=membership.pk, role=role, actor=owner
                 )
 
-        self.stdout.write(self.style.SUCCESS(f"Demo organization: {organization.name} (/o/{organization.slug}/)"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo organization: {organization.name} (/o/{organization.slug}/)")
+        )
         self.stdout.write(f"Password for every demo user: {DEMO_PASSWORD}")
         for role in Role:
             self.stdout.write(f"  {role.label:<7} {demo_email(role)}")
