@@ -22,10 +22,13 @@ PRODUCTION_ENV = {
 }
 
 
+# A production process starts from a clean environment: none of the test run's switches
+# (the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE, for one) may leak into it.
+NOT_INHERITED = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
 def manage(*args, env):
-    base = {
-        k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}
-    }
+    base = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
