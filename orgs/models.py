@@ -1,4 +1,5 @@
-"""Organizations (the tenants), their role groups and object permissions, and the audit log."""
+"""Organizations (the tenants), their role groups and object permissions, the versioned config
+document with its encrypted provider secrets, and the audit log."""
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -15,6 +16,10 @@ class Organization(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     billing_email = models.EmailField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The version in force; services move it under a row lock (the optimistic-concurrency point).
+    config_version = models.ForeignKey(
+        "ConfigVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         permissions = Capability.choices
@@ -74,3 +79,62 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.target} by {self.actor_email or 'system'}"
+
+
+class ConfigVersion(models.Model):
+    """One immutable version of an org's config document (SPEC §4).
+
+    `document` is the validated document as stored: provider secrets appear only as references
+    to `ProviderSecret` rows with their mask, never in plaintext.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="config_versions"
+    )
+    number = models.PositiveIntegerField()
+    document = models.JSONField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept as text so history still names the author after the account is gone.
+    author_email = models.EmailField(blank=True)
+    message = models.CharField(max_length=200, blank=True)
+    # What the change touched ("budgets", "providers", "document", "restore"), for history.
+    section = models.CharField(max_length=32, blank=True)
+    restored_from = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "number"], name="config_version_number_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id} v{self.number}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Config versions are immutable; save a new version instead.")
+        super().save(*args, **kwargs)
+
+
+class ProviderSecret(models.Model):
+    """A provider API key, encrypted with AES-GCM under one of PROVIDER_SECRET_KEYS.
+
+    Rows are never changed except to re-encrypt under a newer key, so every config version that
+    references one can still be restored.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="provider_secrets"
+    )
+    # Which key encrypted it (a fingerprint, not the key): re-encryption finds old rows by it.
+    key_id = models.CharField(max_length=16, db_index=True)
+    ciphertext = models.TextField()
+    masked = models.CharField(max_length=40)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.organization_id} {self.masked}"

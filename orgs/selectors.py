@@ -1,7 +1,12 @@
-"""Reads shared by org pages and the API."""
+"""Reads shared by org pages and the API: audit log pages, the org config and its history."""
+
+from dataclasses import dataclass
 
 from members.models import Membership
-from orgs.models import AuditEvent, Organization
+from orgs.config_diff import Change, document_changes
+from orgs.config_schema import OrgConfig, StoredSecret
+from orgs.models import AuditEvent, ConfigVersion, Organization, ProviderSecret
+from orgs.secrets import decrypt
 
 AUDIT_PAGE_SIZE = 50
 
@@ -18,3 +23,114 @@ def audit_page(organization: Organization, *, before_id: int | None, size: int =
     rows = list(events[: size + 1])
     next_before = rows[size - 1].id if len(rows) > size else None
     return rows[:size], next_before
+
+
+# -- Org config ------------------------------------------------------------------------------
+
+HISTORY_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class CurrentConfig:
+    """The config in force: its version (None and number 0 before the first save) and document."""
+
+    version: ConfigVersion | None
+    config: OrgConfig
+
+    @property
+    def number(self) -> int:
+        return self.version.number if self.version else 0
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    version: ConfigVersion
+    changes: list[Change]
+
+
+def parse_stored(document: dict) -> OrgConfig:
+    """A stored document back into the schema (trusted: it holds secret references)."""
+    return OrgConfig.model_validate(document, context={"untrusted": False})
+
+
+def config_current(organization: Organization) -> CurrentConfig:
+    """One query (none when the org row was loaded with `select_related("config_version")`)."""
+    version = organization.config_version if organization.config_version_id else None
+    return CurrentConfig(
+        version=version, config=parse_stored(version.document) if version else OrgConfig()
+    )
+
+
+def organization_config(organization: Organization) -> OrgConfig:
+    """The org's current config document; the defaults when it has never been saved.
+
+    Provider secrets in it are `StoredSecret` references (id + mask), never plaintext.
+    """
+    return config_current(organization).config
+
+
+def config_version_get(organization: Organization, number: int) -> ConfigVersion | None:
+    return (
+        ConfigVersion.objects.filter(organization=organization, number=number)
+        .select_related("author")
+        .first()
+    )
+
+
+def config_versions_between(
+    organization: Organization, *, after: int, through: int
+) -> list[ConfigVersion]:
+    return list(
+        ConfigVersion.objects.filter(
+            organization=organization, number__gt=after, number__lte=through
+        )
+        .select_related("author")
+        .order_by("number")
+    )
+
+
+def config_history(
+    organization: Organization, *, before: int | None = None, size: int = HISTORY_PAGE_SIZE
+) -> tuple[list[HistoryEntry], int | None]:
+    """Newest first, each with its changes against the version before it; one query a page."""
+    versions = ConfigVersion.objects.filter(organization=organization).select_related("author")
+    if before is not None:
+        versions = versions.filter(number__lt=before)
+    # One extra row gives the previous document of the page's last entry.
+    rows = list(versions.order_by("-number")[: size + 1])
+    entries = []
+    for index, version in enumerate(rows[:size]):
+        previous = rows[index + 1] if index + 1 < len(rows) else None
+        if previous is not None and previous.number != version.number - 1:
+            previous = None
+        entries.append(
+            HistoryEntry(
+                version=version,
+                changes=document_changes(previous.document if previous else None, version.document)
+                if previous or version.number > 1
+                else [],
+            )
+        )
+    next_before = rows[size - 1].number if len(rows) > size else None
+    return entries, next_before
+
+
+def provider_api_keys(organization: Organization, config: OrgConfig) -> dict[str, str]:
+    """Decrypted provider keys by provider name. Only for the gateway API: never render these."""
+    ids = {
+        provider.name: provider.api_key.secret_id
+        for provider in config.providers
+        if isinstance(provider.api_key, StoredSecret)
+    }
+    secrets = ProviderSecret.objects.filter(
+        organization=organization, id__in=ids.values()
+    ).in_bulk()
+    return {
+        name: decrypt(
+            secrets[secret_id].ciphertext,
+            key_id=secrets[secret_id].key_id,
+            organization_id=organization.pk,
+        )
+        for name, secret_id in ids.items()
+        if secret_id in secrets
+    }

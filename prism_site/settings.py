@@ -1,6 +1,7 @@
 """Prism control plane settings: one module, every deployment choice read from the environment."""
 
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -124,6 +125,43 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900"))
 LOGIN_COOLOFF_SECONDS = int(os.environ.get("LOGIN_COOLOFF_SECONDS", "900"))
+
+# Provider API keys in org configs are encrypted (AES-GCM) with these keys, never with SECRET_KEY.
+# Comma-separated, newest first: encryption uses the first, decryption any. To rotate, prepend a
+# new key, run `manage.py reencrypt_provider_secrets`, then remove the old key.
+PROVIDER_SECRET_KEYS = env_list("PROVIDER_SECRET_KEYS")
+PROVIDER_SECRET_DEV_KEY_FILE = (
+    Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    / "prism"
+    / "provider-secret-key"
+)
+if not PROVIDER_SECRET_KEYS:
+    if TESTING:
+        PROVIDER_SECRET_KEYS = [secrets.token_urlsafe(32)]
+    elif DEBUG:
+        # Generated once and kept outside the repository; `manage.py check` warns while in use.
+        if not PROVIDER_SECRET_DEV_KEY_FILE.exists():
+            PROVIDER_SECRET_DEV_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+            _draft = PROVIDER_SECRET_DEV_KEY_FILE.with_name(f".draft-{os.getpid()}")
+            _fd = os.open(_draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(_fd, (secrets.token_urlsafe(32) + "\n").encode())
+            os.close(_fd)
+            try:  # link() is atomic: concurrent first starts agree on one key
+                os.link(_draft, PROVIDER_SECRET_DEV_KEY_FILE)
+                print(f"Generated a development PROVIDER_SECRET_KEYS key in "
+                      f"{PROVIDER_SECRET_DEV_KEY_FILE}", file=sys.stderr)
+            except FileExistsError:
+                pass
+            finally:
+                _draft.unlink()
+        PROVIDER_SECRET_KEYS = [PROVIDER_SECRET_DEV_KEY_FILE.read_text().strip()]
+    else:
+        raise ImproperlyConfigured(
+            "PROVIDER_SECRET_KEYS: set it in the environment (generate a key with "
+            "`DEBUG=1 manage.py reencrypt_provider_secrets --generate-key`)."
+        )
+# Self-hosted models: allow provider base URLs on private, loopback and link-local addresses.
+PROVIDER_ALLOW_PRIVATE_HOSTS = env_bool("PROVIDER_ALLOW_PRIVATE_HOSTS", False)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

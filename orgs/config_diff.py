@@ -1,0 +1,125 @@
+"""Readable differences between two stored config documents, for history and conflict messages.
+
+Providers are compared by name (a rename reads as one removed and one added); provider
+secrets are compared by reference and shown only by their masks.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from orgs.config_schema import SECTIONS
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str
+    kind: str  # "added", "removed" or "changed"
+    before: str = ""
+    after: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "added":
+            return f"{self.path}: added ({self.after})" if self.after else f"{self.path}: added"
+        if self.kind == "removed":
+            return f"{self.path}: removed"
+        return f"{self.path}: {self.before} → {self.after}"
+
+
+@dataclass(frozen=True)
+class _Secret:
+    secret_id: int | None
+    masked: str
+
+
+def display(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, _Secret):
+        return value.masked
+    if isinstance(value, tuple):
+        return "[" + ", ".join(display(item) for item in value) + "]"
+    return str(value)
+
+
+def _flatten(value: Any, path: str, into: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten(item, f"{path}.{key}", into)
+    elif isinstance(value, list):
+        into[path] = tuple(value)
+    else:
+        into[path] = value
+
+
+def _provider_fields(provider: dict) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for key, value in provider.items():
+        if key == "api_key":
+            fields[key] = (
+                _Secret(value.get("secret_id"), value.get("masked", "…"))
+                if isinstance(value, dict)
+                else None
+            )
+        elif key != "name":
+            _flatten(value, key, fields)
+    return fields
+
+
+def _provider_summary(provider: dict) -> str:
+    models = provider.get("models") or []
+    count = f"{len(models)} model{'s' if len(models) != 1 else ''}" if models else "all models"
+    state = "" if provider.get("enabled", True) else ", disabled"
+    return f"{provider.get('type', '?')}, {count}{state}"
+
+
+def document_changes(before: dict | None, after: dict) -> list[Change]:
+    """Every changed leaf from `before` to `after` (both stored documents), in document order."""
+    before = before or {}
+    changes: list[Change] = []
+    for section in SECTIONS:
+        if section == "providers":
+            changes += _provider_changes(
+                before.get("providers") or [], after.get("providers") or []
+            )
+            continue
+        old: dict[str, Any] = {}
+        new: dict[str, Any] = {}
+        _flatten(before.get(section, {}), section, old)
+        _flatten(after.get(section, {}), section, new)
+        for path in [*new, *(path for path in old if path not in new)]:
+            if path not in old:
+                changes.append(Change(path, "added", after=display(new[path])))
+            elif path not in new:
+                changes.append(Change(path, "removed", before=display(old[path])))
+            elif old[path] != new[path] or type(old[path]) is not type(new[path]):
+                changes.append(Change(path, "changed", display(old[path]), display(new[path])))
+    return changes
+
+
+def _provider_changes(before: list[dict], after: list[dict]) -> list[Change]:
+    old = {provider.get("name"): provider for provider in before}
+    new = {provider.get("name"): provider for provider in after}
+    changes: list[Change] = []
+    for name, provider in new.items():
+        if name not in old:
+            changes.append(Change(f"providers.{name}", "added", after=_provider_summary(provider)))
+            continue
+        old_fields, new_fields = _provider_fields(old[name]), _provider_fields(provider)
+        for field in [*new_fields, *(f for f in old_fields if f not in new_fields)]:
+            was, now = old_fields.get(field), new_fields.get(field)
+            if was == now:
+                continue
+            after_text = display(now)
+            if isinstance(was, _Secret) and isinstance(now, _Secret) and was.masked == now.masked:
+                after_text += " (replaced)"
+            changes.append(Change(f"providers.{name}.{field}", "changed", display(was), after_text))
+    changes += [Change(f"providers.{name}", "removed") for name in old if name not in new]
+    kept_old = [name for name in old if name in new]
+    kept_new = [name for name in new if name in old]
+    if kept_old != kept_new:
+        changes.append(
+            Change("providers (order)", "changed", ", ".join(kept_old), ", ".join(kept_new))
+        )
+    return changes
