@@ -46,3 +46,25 @@ def test_signup_create_switch_rename_signout(page, live_server):
     expect(page.get_by_role("heading", name="Sign in to Prism")).to_be_visible()
     page.goto(f"{base}/orgs/")
     expect(page).to_have_url(f"{base}/accounts/login/?next=/orgs/")
+
+
+def test_owner_deletes_the_org_through_the_confirmation_dialog(page, live_server):
+    from tests.browser.conftest import sign_in
+    from tests.factories import PASSWORD, make_organization, make_user
+
+    owner = make_user("dora@example.test")
+    organization = make_organization("Doomed Inc", owner=owner)
+    sign_in(page, live_server.url, owner.email, PASSWORD)
+    page.goto(f"{live_server.url}/o/{organization.slug}/settings/organization/")
+
+    page.get_by_role("button", name="Delete organization…").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Type the organization name to confirm").fill("doomed inc")
+    dialog.get_by_role("button", name="Delete this organization").click()
+    expect(dialog.get_by_text("type the name exactly as shown")).to_be_visible()
+
+    dialog.get_by_label("Type the organization name to confirm").fill("Doomed Inc")
+    dialog.get_by_role("button", name="Delete this organization").click()
+    expect(page.get_by_text("Deleted Doomed Inc and everything in it.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your organizations")).to_be_visible()
