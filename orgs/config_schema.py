@@ -60,7 +60,11 @@ ModelName = Annotated[
 Money = Annotated[
     Decimal,
     Field(ge=0, max_digits=14, decimal_places=2),
-    PlainSerializer(lambda value: float(value), return_type=float, when_used="json"),
+    PlainSerializer(
+        lambda value: int(value) if value == value.to_integral_value() else float(value),
+        return_type=int | float,
+        when_used="json",
+    ),
 ]
 PositiveLimit = Annotated[StrictInt, Field(ge=1, le=10**12)]
 
@@ -370,6 +374,10 @@ class ConfigInvalid(ValueError):
     def __init__(self, errors: list[ConfigError]):
         super().__init__("; ".join(str(error) for error in errors))
         self.errors = errors
+
+    @classmethod
+    def at(cls, loc: tuple[str | int, ...], message: str) -> "ConfigInvalid":
+        return cls([ConfigError(loc=loc, path=format_path(loc), message=message)])
 
 
 def format_path(loc: tuple[str | int, ...]) -> str:

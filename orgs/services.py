@@ -1,13 +1,31 @@
-"""Every write to an organization: create, rename, delete."""
+"""Every write to an organization: create, rename, billing, delete, and its config versions."""
 
-from django.db import transaction
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
 from django.utils.text import slugify
+from django.views.decorators.debug import sensitive_variables
+from pydantic import SecretStr
 
 from members.services import membership_add
-from orgs import audit
-from orgs.models import Organization
+from orgs import audit, provider_hosts, secrets, selectors
+from orgs.config_diff import document_changes
+from orgs.config_schema import (
+    SECTIONS,
+    ConfigError,
+    ConfigInvalid,
+    OrgConfig,
+    StoredSecret,
+    format_path,
+    masked_document,
+    stored_document,
+    validate_document,
+)
+from orgs.models import ConfigVersion, Organization, ProviderSecret
 from orgs.permissions import role_groups_create, role_groups_delete
 from orgs.roles import Role
+from orgs.selectors import CurrentConfig
 
 RESERVED_SLUGS = {"new", "admin", "api", "settings", "static"}
 
@@ -28,6 +46,17 @@ def organization_create(*, name: str, creator, ip_address: str | None = None) ->
     organization = Organization.objects.create(name=name.strip(), slug=unique_slug(name))
     role_groups_create(organization)
     membership_add(organization=organization, user=creator, role=Role.OWNER)
+    # Every org starts at version 1 (the defaults), so history and edits have a base.
+    organization.config_version = ConfigVersion.objects.create(
+        organization=organization,
+        number=1,
+        document=stored_document(OrgConfig()),
+        author=creator,
+        author_email=creator.email,
+        message="Initial configuration (defaults)",
+        section="initial",
+    )
+    organization.save(update_fields=["config_version"])
     audit.record(
         organization=organization,
         actor=creator,
@@ -61,3 +90,413 @@ def organization_delete(*, organization: Organization, actor) -> None:
     """Remove the org and everything of it (memberships, config, keys, logs, audit)."""
     role_groups_delete(organization)
     organization.delete()
+
+
+@transaction.atomic
+def organization_billing_update(
+    *, organization: Organization, billing_email: str, actor, ip_address: str | None = None
+) -> Organization:
+    old_email = organization.billing_email
+    organization.billing_email = billing_email
+    organization.save(update_fields=["billing_email"])
+    audit.record(
+        organization=organization,
+        actor=actor,
+        action="organization.billing_update",
+        target=billing_email or "(none)",
+        ip_address=ip_address,
+        details={"from": old_email, "to": billing_email},
+    )
+    return organization
+
+
+# -- Org config: every change makes a new immutable version ---------------------------------
+
+
+class ConfigConflict(Exception):
+    """The edit started from an older version than the current one; nothing was saved."""
+
+    def __init__(self, *, base_version: int, current_version: int, versions, changes):
+        self.base_version = base_version
+        self.current_version = current_version
+        self.versions = versions
+        self.changes = changes
+        authors = sorted({version.author_email or "someone" for version in versions})
+        if base_version > current_version or not versions:
+            message = (
+                f"Version {base_version} is not a saved version (the current one is "
+                f"{current_version}); nothing was saved. Reload and edit the current version."
+            )
+        else:
+            saved = (
+                f"version {current_version} was"
+                if len(versions) == 1
+                else f"versions {base_version + 1}–{current_version} were"
+            )
+            message = (
+                f"Conflict: {saved} saved by {', '.join(authors)} after you started editing "
+                f"version {base_version}, so your change was not saved."
+            )
+        super().__init__(message)
+        self.message = message
+
+
+def _conflict(organization: Organization, base_version: int, current: CurrentConfig):
+    versions = selectors.config_versions_between(
+        organization, after=base_version, through=current.number
+    )
+    base = selectors.config_version_get(organization, base_version) if base_version else None
+    changes = (
+        document_changes(base.document if base else None, current.version.document)
+        if current.version and versions
+        else []
+    )
+    return ConfigConflict(
+        base_version=base_version,
+        current_version=current.number,
+        versions=versions,
+        changes=changes,
+    )
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """JSON merge patch (RFC 7396): objects merge, null removes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _carry_secrets(document: Any, current: OrgConfig) -> Any:
+    """Keep each provider's stored key when the edit leaves `api_key` out or repeats its mask."""
+    if not isinstance(document, dict) or not isinstance(document.get("providers"), list):
+        return document
+    providers = []
+    for provider in document["providers"]:
+        if isinstance(provider, dict) and isinstance(provider.get("name"), str):
+            existing = current.provider(provider["name"])
+            stored = existing.api_key if existing else None
+            if isinstance(stored, StoredSecret) and (
+                "api_key" not in provider or provider["api_key"] == stored.masked
+            ):
+                provider = {**provider, "api_key": stored}
+        providers.append(provider)
+    return {**document, "providers": providers}
+
+
+def _host_errors(config: OrgConfig, current: OrgConfig) -> list[ConfigError]:
+    errors = []
+    for index, provider in enumerate(config.providers):
+        before = current.provider(provider.name)
+        if provider.base_url is None or (before and before.base_url == provider.base_url):
+            continue
+        problem = provider_hosts.host_problem(provider.base_url)
+        if problem:
+            loc = ("providers", index, "base_url")
+            errors.append(ConfigError(loc=loc, path=format_path(loc), message=problem))
+    return errors
+
+
+@sensitive_variables("plaintext")
+def _seal_new_secrets(config: OrgConfig, organization: Organization) -> None:
+    for provider in config.providers:
+        if isinstance(provider.api_key, SecretStr):
+            plaintext = provider.api_key.get_secret_value()
+            key_id, ciphertext = secrets.encrypt(plaintext, organization_id=organization.pk)
+            row = ProviderSecret.objects.create(
+                organization=organization,
+                key_id=key_id,
+                ciphertext=ciphertext,
+                masked=secrets.mask(plaintext),
+            )
+            provider.api_key = StoredSecret(secret_id=row.pk, masked=row.masked)
+
+
+@sensitive_variables("document", "build", "config")
+@transaction.atomic
+def _config_commit(
+    *,
+    organization: Organization,
+    actor,
+    base_version: int | None,
+    build: Callable[[OrgConfig, dict], Any],
+    section: str,
+    message: str = "",
+    ip_address: str | None = None,
+    restored_from: int | None = None,
+) -> ConfigVersion | None:
+    """Lock the org, refuse a stale edit, validate, seal new secrets, save the next version.
+
+    `build(current_config, masked_current_document)` returns the whole new document. Returns
+    None when the result equals the current version (nothing to save).
+    """
+    # of=("self",): PostgreSQL cannot lock the nullable side of the outer join.
+    locked = (
+        Organization.objects.select_for_update(of=("self",))
+        .select_related("config_version")
+        .get(pk=organization.pk)
+    )
+    current = selectors.config_current(locked)
+    if base_version is not None and base_version != current.number:
+        raise _conflict(locked, base_version, current)
+    document = build(current.config, masked_document(current.config))
+    trusted = restored_from is not None
+    if not trusted:
+        document = _carry_secrets(document, current.config)
+    config = validate_document(document, untrusted=not trusted)
+    host_errors = _host_errors(config, current.config)
+    if host_errors:
+        raise ConfigInvalid(host_errors)
+    _seal_new_secrets(config, locked)
+    stored = stored_document(config)
+    if current.version is not None and stored == current.version.document:
+        return None
+    try:
+        with transaction.atomic():
+            version = ConfigVersion.objects.create(
+                organization=locked,
+                number=current.number + 1,
+                document=stored,
+                author=actor if getattr(actor, "pk", None) else None,
+                author_email=getattr(actor, "email", "") or "",
+                message=message.strip()[:200],
+                section=section,
+                restored_from=restored_from,
+            )
+    except IntegrityError:
+        # Without row locks (SQLite) a concurrent save can take the number first.
+        raise _conflict(
+            locked,
+            current.number,
+            selectors.config_current(
+                Organization.objects.select_related("config_version").get(pk=locked.pk)
+            ),
+        ) from None
+    Organization.objects.filter(pk=locked.pk).update(config_version=version)
+    organization.config_version = version
+    changes = document_changes(current.version.document if current.version else None, stored)
+    audit.record(
+        organization=locked,
+        actor=actor,
+        action="config.restore" if restored_from is not None else "config.update",
+        target=f"version {version.number}",
+        ip_address=ip_address,
+        details={
+            "section": section,
+            "version": version.number,
+            "base_version": current.number,
+            **({"restored_from": restored_from} if restored_from is not None else {}),
+            # Paths only: values could be sensitive and stay in the version itself.
+            "changed": [change.path for change in changes][:50],
+        },
+    )
+    return version
+
+
+def config_save(
+    *,
+    organization: Organization,
+    actor,
+    base_version: int | None,
+    document: Any,
+    section: str = "document",
+    message: str = "",
+    ip_address: str | None = None,
+) -> ConfigVersion | None:
+    """Replace the whole document (JSON editor, API PUT).
+
+    A provider's `api_key`: left out or its mask keeps the stored key, null removes it, text
+    sets a new key. `base_version` None skips the stale-edit check (API without If-Match).
+    """
+    return _config_commit(
+        organization=organization,
+        actor=actor,
+        base_version=base_version,
+        build=lambda current, masked: document,
+        section=section,
+        message=message,
+        ip_address=ip_address,
+    )
+
+
+def config_patch(
+    *,
+    organization: Organization,
+    actor,
+    base_version: int | None,
+    patch: Any,
+    message: str = "",
+    ip_address: str | None = None,
+) -> ConfigVersion | None:
+    """Apply a JSON merge patch (RFC 7396) to the current document (API PATCH)."""
+    return _config_commit(
+        organization=organization,
+        actor=actor,
+        base_version=base_version,
+        build=lambda current, masked: merge_patch(masked, patch),
+        section="document",
+        message=message,
+        ip_address=ip_address,
+    )
+
+
+def config_section_update(
+    *,
+    organization: Organization,
+    actor,
+    base_version: int | None,
+    section: str,
+    values: Any,
+    message: str = "",
+    ip_address: str | None = None,
+) -> ConfigVersion | None:
+    """Replace one section (routing, caching, rate_limiting, budgets, ip_acl or providers)."""
+    if section not in SECTIONS:
+        raise ValueError(f"section: must be one of {', '.join(SECTIONS)}")
+    return _config_commit(
+        organization=organization,
+        actor=actor,
+        base_version=base_version,
+        build=lambda current, masked: {**masked, section: values},
+        section=section,
+        message=message,
+        ip_address=ip_address,
+    )
+
+
+@sensitive_variables("values")
+def config_provider_save(
+    *,
+    organization: Organization,
+    actor,
+    base_version: int | None,
+    original_name: str | None,
+    values: dict,
+    remove_key: bool = False,
+    message: str = "",
+    ip_address: str | None = None,
+) -> ConfigVersion | None:
+    """Add a provider (`original_name` None) or edit one; a blank `api_key` keeps the stored key."""
+
+    def build(current: OrgConfig, masked: dict) -> dict:
+        providers = list(masked["providers"])
+        entry = dict(values)
+        if original_name is None:
+            if current.provider(entry.get("name")) is not None:
+                loc = ("providers", len(providers), "name")
+                raise ConfigInvalid.at(
+                    loc,
+                    f"{entry.get('name')} is already a provider; choose another name or edit it",
+                )
+            providers.append(entry)
+        else:
+            existing = current.provider(original_name)
+            if existing is None:
+                raise ConfigInvalid.at(
+                    ("providers",), f"{original_name} is no longer a provider; reload the section"
+                )
+            if not entry.get("api_key"):
+                entry["api_key"] = None if remove_key else existing.api_key
+            index = next(i for i, p in enumerate(providers) if p["name"] == original_name)
+            providers[index] = entry
+        if not entry.get("api_key") and original_name is None:
+            entry.pop("api_key", None)
+        return {**masked, "providers": providers}
+
+    return _config_commit(
+        organization=organization,
+        actor=actor,
+        base_version=base_version,
+        build=build,
+        section="providers",
+        message=message,
+        ip_address=ip_address,
+    )
+
+
+def config_provider_toggle(
+    *,
+    organization: Organization,
+    actor,
+    base_version: int | None,
+    name: str,
+    enabled: bool,
+    ip_address: str | None = None,
+) -> ConfigVersion | None:
+    return _config_commit(
+        organization=organization,
+        actor=actor,
+        base_version=base_version,
+        build=lambda current, masked: {
+            **masked,
+            "providers": [
+                {**p, "enabled": enabled} if p["name"] == name else p
+                for p in _providers_with(masked, name)
+            ],
+        },
+        section="providers",
+        message=f"{'Enabled' if enabled else 'Disabled'} {name}",
+        ip_address=ip_address,
+    )
+
+
+def config_provider_remove(
+    *,
+    organization: Organization,
+    actor,
+    base_version: int | None,
+    name: str,
+    ip_address: str | None = None,
+) -> ConfigVersion | None:
+    return _config_commit(
+        organization=organization,
+        actor=actor,
+        base_version=base_version,
+        build=lambda current, masked: {
+            **masked,
+            "providers": [p for p in _providers_with(masked, name) if p["name"] != name],
+        },
+        section="providers",
+        message=f"Removed {name}",
+        ip_address=ip_address,
+    )
+
+
+def _providers_with(masked: dict, name: str) -> list[dict]:
+    if not any(provider["name"] == name for provider in masked["providers"]):
+        raise ConfigInvalid.at(
+            ("providers",), f"{name} is no longer a provider; reload the section"
+        )
+    return masked["providers"]
+
+
+@transaction.atomic
+def config_restore(
+    *,
+    organization: Organization,
+    actor,
+    base_version: int | None,
+    number: int,
+    ip_address: str | None = None,
+) -> ConfigVersion | None:
+    """Make version `number`'s document the current one, as a new version."""
+    old = selectors.config_version_get(organization, number)
+    if old is None:
+        raise ConfigInvalid.at(
+            ("version",), f"version {number} does not exist; pick one from the history"
+        )
+    return _config_commit(
+        organization=organization,
+        actor=actor,
+        base_version=base_version,
+        build=lambda current, masked: old.document,
+        section="restore",
+        message=f"Restored version {number}",
+        ip_address=ip_address,
+        restored_from=number,
+    )
