@@ -1,0 +1,143 @@
+"""Key secrets: generating them, hashing them, and finding the key a presented secret belongs to.
+
+A secret is `sk-prism-` + 40 random base62 characters + a 6-character base62 CRC32 checksum of
+those 40. The checksum lets the gateway and secret scanners reject a mistyped or invented string
+without touching the database. Only the SHA-256 hash, a display prefix and the last 4 characters
+are ever stored: secrets carry over 230 bits of entropy, so a fast hash is enough (no salt or
+stretching needed) and it keeps lookup a single indexed equality.
+"""
+
+import enum
+import hashlib
+import hmac
+import secrets
+import string
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+
+from keys.models import KeyStatus, RetiredSecret, VirtualKey
+
+SECRET_PREFIX = "sk-prism-"  # noqa: S105 - the public format marker, not a secret
+PUBLIC_ID_PREFIX = "key_"
+BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+RANDOM_LENGTH = 40
+CHECKSUM_LENGTH = 6
+SECRET_LENGTH = len(SECRET_PREFIX) + RANDOM_LENGTH + CHECKSUM_LENGTH
+# Shown in lists: the fixed prefix and the first 4 random characters.
+DISPLAY_PREFIX_LENGTH = len(SECRET_PREFIX) + 4
+PUBLIC_ID_LENGTH = 20
+
+
+def _base62(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, remainder = divmod(number, 62)
+        digits.append(BASE62[remainder])
+    return "".join(reversed(digits))
+
+
+def _checksum(body: str) -> str:
+    return _base62(zlib.crc32(body.encode()), CHECKSUM_LENGTH)
+
+
+def _random_base62(length: int) -> str:
+    return "".join(secrets.choice(BASE62) for _ in range(length))
+
+
+def generate_secret() -> str:
+    body = _random_base62(RANDOM_LENGTH)
+    return f"{SECRET_PREFIX}{body}{_checksum(body)}"
+
+
+def generate_public_id() -> str:
+    return f"{PUBLIC_ID_PREFIX}{_random_base62(PUBLIC_ID_LENGTH)}"
+
+
+def is_well_formed(secret: str) -> bool:
+    """Prefix, length, alphabet and checksum are right (says nothing about whether it exists)."""
+    if not isinstance(secret, str) or len(secret) != SECRET_LENGTH:
+        return False
+    if not secret.startswith(SECRET_PREFIX):
+        return False
+    rest = secret[len(SECRET_PREFIX) :]
+    if any(character not in BASE62 for character in rest):
+        return False
+    body, checksum = rest[:RANDOM_LENGTH], rest[RANDOM_LENGTH:]
+    return hmac.compare_digest(_checksum(body), checksum)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def display_parts(secret: str) -> tuple[str, str]:
+    """(prefix, last 4) — the only parts of a secret that are stored in clear."""
+    return secret[:DISPLAY_PREFIX_LENGTH], secret[-4:]
+
+
+class LookupResult(enum.StrEnum):
+    OK = "ok"
+    UNKNOWN = "unknown"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    # A secret replaced by rotation whose grace period has ended.
+    ROTATED = "rotated"
+
+
+LOOKUP_MESSAGES = {
+    LookupResult.UNKNOWN: "This API key is not valid.",
+    LookupResult.REVOKED: "This API key has been revoked.",
+    LookupResult.EXPIRED: "This API key has expired.",
+    LookupResult.ROTATED: "This API key was rotated and its old secret no longer works.",
+}
+
+
+@dataclass(frozen=True)
+class KeyLookup:
+    result: LookupResult
+    key: VirtualKey | None = None
+    # True when the secret matched is a previous one still inside its grace period.
+    via_grace: bool = False
+
+    @property
+    def usable(self) -> bool:
+        return self.result == LookupResult.OK
+
+    @property
+    def message(self) -> str:
+        return LOOKUP_MESSAGES.get(self.result, "")
+
+
+def lookup(secret: str, *, now: datetime | None = None) -> KeyLookup:
+    """Find the key a presented secret belongs to and say whether it may be used now.
+
+    `key` is filled for revoked, expired and rotated-out secrets too, so callers can log which
+    key was tried; only `result == OK` grants access.
+    """
+    now = now or timezone.now()
+    if not is_well_formed(secret):
+        return KeyLookup(LookupResult.UNKNOWN)
+    digest = hash_secret(secret)
+    key = VirtualKey.objects.select_related("organization").filter(secret_hash=digest).first()
+    via_grace = False
+    if key is None or not hmac.compare_digest(key.secret_hash, digest):
+        retired = (
+            RetiredSecret.objects.select_related("key__organization")
+            .filter(secret_hash=digest)
+            .first()
+        )
+        if retired is None or not hmac.compare_digest(retired.secret_hash, digest):
+            return KeyLookup(LookupResult.UNKNOWN)
+        key = retired.key
+        if retired.valid_until <= now:
+            return KeyLookup(LookupResult.ROTATED, key)
+        via_grace = True
+    status = key.status_at(now)
+    if status == KeyStatus.REVOKED:
+        return KeyLookup(LookupResult.REVOKED, key)
+    if status == KeyStatus.EXPIRED:
+        return KeyLookup(LookupResult.EXPIRED, key)
+    return KeyLookup(LookupResult.OK, key, via_grace=via_grace)

@@ -1,0 +1,90 @@
+"""Reads of keys shared by the pages and the API: the inventory page, one key, the org's limits."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.http import Http404
+
+from keys.models import KeyStatus, RetiredSecret, VirtualKey
+from keys.permissions import KeyRights, key_rights, own_key_permissions
+from keys.policy import OrgLimits, org_limits_from_config
+from orgs.selectors import organization_config
+
+KEY_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class InventoryRow:
+    key: VirtualKey
+    status: KeyStatus
+    rights: KeyRights
+
+
+@dataclass(frozen=True)
+class InventoryPage:
+    rows: list[InventoryRow]
+    next_before: int | None
+
+
+def key_inventory_page(
+    organization,
+    *,
+    user,
+    capabilities: frozenset[str],
+    now: datetime,
+    status: str | None = None,
+    created_by=None,
+    before_id: int | None = None,
+    size: int = KEY_PAGE_SIZE,
+) -> InventoryPage:
+    """Newest first, keyset-paginated on id (two queries whatever the number of keys)."""
+    keys = (
+        VirtualKey.objects.filter(organization=organization)
+        .with_status(status or "", now)
+        .select_related("created_by")
+        .order_by("-id")
+    )
+    if created_by is not None:
+        keys = keys.filter(created_by=created_by)
+    if before_id is not None:
+        keys = keys.filter(id__lt=before_id)
+    page = list(keys[: size + 1])
+    next_before = page[size - 1].id if len(page) > size else None
+    page = page[:size]
+    own = own_key_permissions(user, page)
+    rows = [
+        InventoryRow(
+            key=key,
+            status=key.status_at(now),
+            rights=key_rights(
+                key, capabilities=capabilities, own=own.get(key.pk, frozenset()), now=now
+            ),
+        )
+        for key in page
+    ]
+    return InventoryPage(rows=rows, next_before=next_before)
+
+
+def key_in_organization(organization, public_id: str) -> VirtualKey:
+    """The key with this public id in this org; a key of another org is as absent as none."""
+    key = (
+        VirtualKey.objects.select_related("created_by", "revoked_by")
+        .filter(organization=organization, public_id=public_id)
+        .first()
+    )
+    if key is None:
+        raise Http404("No such key in this organization.")
+    # The caller's org instance is already loaded; reuse it rather than join it again.
+    key.organization = organization
+    return key
+
+
+def key_grace_secret(key: VirtualKey, now: datetime) -> RetiredSecret | None:
+    """The retired secret that stays valid longest, when one is still inside its grace period."""
+    return (
+        RetiredSecret.objects.filter(key=key, valid_until__gt=now).order_by("-valid_until").first()
+    )
+
+
+def organization_limits(organization) -> OrgLimits:
+    return org_limits_from_config(organization_config(organization))
