@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("members.account_urls")),
+    path("o/<slug:slug>/settings/keys/", include("keys.urls")),
     path("", include("orgs.urls")),
 ]
 

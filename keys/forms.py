@@ -1,0 +1,179 @@
+"""Forms for keys: create/edit (name, scopes, restrictions, expiry), rotate, revoke, and filters.
+
+They parse what a person typed into typed values; the rules that need the org (unique names,
+the org's models, who may grant the admin scope) live in the services, whose errors the views
+put back next to the same fields.
+"""
+
+from django import forms
+
+from keys.models import BudgetPeriod, KeyStatus, RotationGrace, Scope, VirtualKey
+from keys.services import KeyAttributes
+
+
+def _split(text: str) -> list[str]:
+    return [item.strip() for line in text.splitlines() for item in line.split(",") if item.strip()]
+
+
+def _messages(name: str, fix: str, *codes: str) -> dict[str, str]:
+    return {code: f"{name}: {fix}" for code in ("invalid", *codes)}
+
+
+class KeyForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        help_text="What uses the key, e.g. checkout-service (production).",
+        error_messages=_messages("name", "give the key a name.", "required", "max_length"),
+    )
+    scopes = forms.MultipleChoiceField(
+        choices=Scope.choices,
+        initial=[Scope.GATEWAY.value],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages=_messages(
+            "scopes", "choose at least one scope.", "required", "invalid_choice"
+        ),
+    )
+    expires_at = forms.DateTimeField(
+        label="Expires at (UTC)",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Leave empty for a key that never expires.",
+        error_messages=_messages("expires_at", "enter a date and time (YYYY-MM-DD HH:MM, UTC)."),
+    )
+    rate_limit_rpm = forms.IntegerField(
+        label="Requests per minute",
+        required=False,
+        min_value=1,
+        help_text="Empty: only the org's limits apply.",
+        error_messages=_messages(
+            "rate_limit_rpm",
+            "enter a whole number of at least 1, or leave it empty.",
+            "min_value",
+        ),
+    )
+    rate_limit_tpm = forms.IntegerField(
+        label="Tokens per minute",
+        required=False,
+        min_value=1,
+        error_messages=_messages(
+            "rate_limit_tpm",
+            "enter a whole number of at least 1, or leave it empty.",
+            "min_value",
+        ),
+    )
+    allowed_models = forms.CharField(
+        label="Allowed models",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "gpt-4o-mini, claude-sonnet-4"}),
+        help_text="One per line or comma-separated. Empty: every model the org offers.",
+    )
+    allowed_ips = forms.CharField(
+        label="Allowed IP ranges",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "203.0.113.0/24"}),
+        help_text="CIDR ranges or single addresses. Empty: any address the org allows.",
+    )
+    budget_limit = forms.DecimalField(
+        label="Budget (USD)",
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        error_messages=_messages(
+            "budget_limit",
+            "enter an amount in USD such as 50 or 12.50, or leave it empty.",
+            "min_value",
+            "max_digits",
+            "max_decimal_places",
+            "max_whole_digits",
+        ),
+    )
+    budget_period = forms.ChoiceField(
+        label="Budget period",
+        required=False,
+        choices=[("", "—")] + BudgetPeriod.choices,
+        error_messages=_messages(
+            "budget_period", f"must be one of {', '.join(BudgetPeriod.values)}.", "invalid_choice"
+        ),
+    )
+    metadata = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "team=payments"}),
+        help_text="key=value, one per line; sent to the gateway with each request's log.",
+    )
+
+    @classmethod
+    def for_key(cls, key: VirtualKey, data=None) -> "KeyForm":
+        initial = {
+            "name": key.name,
+            "scopes": key.scopes,
+            "expires_at": key.expires_at,
+            "rate_limit_rpm": key.rate_limit_rpm,
+            "rate_limit_tpm": key.rate_limit_tpm,
+            "allowed_models": "\n".join(key.allowed_models),
+            "allowed_ips": "\n".join(key.allowed_ips),
+            "budget_limit": key.budget_limit,
+            "budget_period": key.budget_period,
+            "metadata": "\n".join(f"{name}={value}" for name, value in key.metadata.items()),
+        }
+        return cls(data, initial=initial)
+
+    def clean_allowed_models(self) -> list[str]:
+        models = _split(self.cleaned_data["allowed_models"])
+        if any(" " in model for model in models):
+            raise forms.ValidationError(
+                "allowed_models: model names have no spaces; separate them with commas or lines."
+            )
+        return list(dict.fromkeys(models))
+
+    def clean_allowed_ips(self) -> list[str]:
+        return list(dict.fromkeys(_split(self.cleaned_data["allowed_ips"])))
+
+    def clean_metadata(self) -> dict[str, str]:
+        metadata = {}
+        for number, line in enumerate(self.cleaned_data["metadata"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            name, separator, value = line.partition("=")
+            if not separator or not name.strip():
+                raise forms.ValidationError(
+                    f"metadata: line {number} ({line.strip()[:40]}) needs the form key=value."
+                )
+            metadata[name.strip()] = value.strip()
+        return metadata
+
+    def attributes(self) -> KeyAttributes:
+        data = self.cleaned_data
+        return KeyAttributes(
+            name=data["name"],
+            scopes=list(data["scopes"]),
+            expires_at=data["expires_at"],
+            rate_limit_rpm=data["rate_limit_rpm"],
+            rate_limit_tpm=data["rate_limit_tpm"],
+            allowed_models=data["allowed_models"],
+            allowed_ips=data["allowed_ips"],
+            budget_limit=data["budget_limit"],
+            budget_period=data["budget_period"],
+            metadata=data["metadata"],
+        )
+
+
+class RotateForm(forms.Form):
+    grace = forms.ChoiceField(
+        label="Keep the old secret working for",
+        choices=RotationGrace.choices,
+        initial=RotationGrace.HOUR.value,
+        widget=forms.RadioSelect,
+        error_messages=_messages(
+            "grace",
+            f"choose one of {', '.join(RotationGrace.values)}.",
+            "required",
+            "invalid_choice",
+        ),
+    )
+
+
+class KeyFilterForm(forms.Form):
+    status = forms.ChoiceField(required=False, choices=[("", "All statuses")] + KeyStatus.choices)
+    mine = forms.BooleanField(required=False, label="Created by me")
+    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)

@@ -1,0 +1,220 @@
+"""Settings > API keys: the inventory, create (secret shown once), key detail with effective
+policy and in-place edit, rotate and revoke.
+
+Each view authorizes (org capability, then the rights on the key), validates, calls a service
+and renders; htmx callers get the page's partial, everyone else the full page.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
+
+from keys import selectors, services
+from keys.forms import KeyFilterForm, KeyForm, RotateForm
+from keys.permissions import key_rights, own_key_permissions
+from keys.policy import effective_policy, period_window
+from members.login_throttle import client_ip
+from orgs.access import OrgAccess, org_view
+from orgs.roles import Capability
+
+
+def _key_and_rights(request, access: OrgAccess, key_id: str, now):
+    key = selectors.key_in_organization(access.organization, key_id)
+    own = own_key_permissions(request.user, [key]).get(key.pk, frozenset())
+    return key, key_rights(key, capabilities=access.permissions, own=own, now=now)
+
+
+def _one_time_secret(request, *, template: str, context: dict):
+    """The only response that ever carries a secret: never cached, never stored."""
+    partial = f"{template}#secret-once" if request.htmx else template
+    response = render(request, partial, context)
+    add_never_cache_headers(response)
+    return response
+
+
+@org_view(Capability.VIEW_CONFIG)
+def key_list(request, access: OrgAccess):
+    filters = KeyFilterForm(request.GET or None)
+    chosen = filters.cleaned_data if filters.is_valid() else {}
+    now = timezone.now()
+    page = selectors.key_inventory_page(
+        access.organization,
+        user=request.user,
+        capabilities=access.permissions,
+        now=now,
+        status=chosen.get("status") or None,
+        created_by=request.user if chosen.get("mine") else None,
+        before_id=chosen.get("before"),
+    )
+    context = {
+        "page": page,
+        "filters": filters if filters.is_bound else KeyFilterForm(),
+        "is_first_page": not chosen.get("before"),
+        "filtered": bool(chosen.get("status") or chosen.get("mine")),
+    }
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "keys/list.html#key-inventory", context)
+    return render(request, "keys/list.html", context)
+
+
+@org_view(Capability.CREATE_KEYS)
+def key_create(request, access: OrgAccess):
+    form = KeyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = services.key_create(
+                organization=access.organization,
+                actor=request.user,
+                attributes=form.attributes(),
+                ip_address=client_ip(request),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return _one_time_secret(
+                request,
+                template="keys/secret.html",
+                context={"issued": issued, "key": issued.key, "action": "created"},
+            )
+    status = 400 if request.method == "POST" and not request.htmx else 200
+    if request.htmx:
+        return render(request, "keys/create.html#create-form", {"form": form, "in_dialog": True})
+    return render(request, "keys/create.html", {"form": form}, status=status)
+
+
+def _detail_context(access: OrgAccess, key, rights, now, **overrides):
+    policy = effective_policy(key, selectors.organization_limits(access.organization))
+    context = {
+        "key": key,
+        "status": key.status_at(now),
+        "rights": rights,
+        "policy": policy,
+        "budget_windows": [
+            (budget, *period_window(budget.period, now)) for budget in policy.budgets
+        ],
+        "grace_secret": selectors.key_grace_secret(key, now),
+        "editing": False,
+        "form": None,
+    }
+    context.update(overrides)
+    return context
+
+
+@org_view(Capability.VIEW_CONFIG)
+def key_detail(request, access: OrgAccess, key_id: str):
+    now = timezone.now()
+    key, rights = _key_and_rights(request, access, key_id, now)
+    editing = request.GET.get("edit") == "1" and rights.edit
+    context = _detail_context(
+        access, key, rights, now, editing=editing, form=KeyForm.for_key(key) if editing else None
+    )
+    if request.htmx and "edit" in request.GET:
+        return render(request, "keys/detail.html#key-settings", context)
+    return render(request, "keys/detail.html", context)
+
+
+@org_view(Capability.MANAGE_KEYS)
+def key_update(request, access: OrgAccess, key_id: str):
+    if request.method != "POST":
+        return redirect(f"{reverse('keys:detail', args=[access.organization.slug, key_id])}?edit=1")
+    now = timezone.now()
+    key, rights = _key_and_rights(request, access, key_id, now)
+    if not rights.edit:
+        raise PermissionDenied("This key is revoked; revoked keys cannot be edited.")
+    form = KeyForm.for_key(key, data=request.POST)
+    if form.is_valid():
+        try:
+            saved = services.key_update(
+                key=key,
+                actor=request.user,
+                attributes=form.attributes(),
+                ip_address=client_ip(request),
+                now=now,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            for warning in saved.warnings:
+                messages.warning(request, warning)
+            messages.success(request, f"Saved {saved.key.name}.")
+            if request.htmx:
+                return render(
+                    request,
+                    "keys/detail.html#key-settings",
+                    _detail_context(access, saved.key, rights, now),
+                )
+            return redirect(saved.key)
+    context = _detail_context(access, key, rights, now, editing=True, form=form)
+    if request.htmx:
+        return render(request, "keys/detail.html#key-settings", context)
+    return render(request, "keys/detail.html", context, status=400)
+
+
+@org_view(Capability.CREATE_KEYS)
+def key_rotate(request, access: OrgAccess, key_id: str):
+    now = timezone.now()
+    key, rights = _key_and_rights(request, access, key_id, now)
+    if not rights.rotate:
+        raise PermissionDenied(services.refusal_message(key, "rotate", now))
+    form = RotateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        issued = services.key_rotate(
+            key=key,
+            actor=request.user,
+            grace=form.cleaned_data["grace"],
+            ip_address=client_ip(request),
+            now=now,
+        )
+        grace = selectors.key_grace_secret(issued.key, now)
+        return _one_time_secret(
+            request,
+            template="keys/secret.html",
+            context={
+                "issued": issued,
+                "key": issued.key,
+                "action": "rotated",
+                "grace_secret": grace,
+            },
+        )
+    context = {"key": key, "form": form, "in_dialog": bool(request.htmx)}
+    if request.htmx:
+        return render(request, "keys/rotate.html#rotate-form", context)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "keys/rotate.html", context, status=status)
+
+
+def _safe_next(request, access: OrgAccess, fallback: str) -> str:
+    target = request.POST.get("next") or ""
+    keys_root = reverse("keys:list", args=[access.organization.slug])
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if allowed and target.startswith(keys_root) else fallback
+
+
+@org_view(Capability.CREATE_KEYS)
+def key_revoke(request, access: OrgAccess, key_id: str):
+    now = timezone.now()
+    key, rights = _key_and_rights(request, access, key_id, now)
+    if not rights.revoke:
+        raise PermissionDenied(services.refusal_message(key, "revoke", now))
+    if request.method == "POST":
+        services.key_revoke(key=key, actor=request.user, ip_address=client_ip(request), now=now)
+        messages.success(request, f"Revoked {key.name}: its secret no longer works anywhere.")
+        target = _safe_next(request, access, fallback=key.get_absolute_url())
+        if request.htmx:
+            return HttpResponseClientRedirect(target)
+        return redirect(target)
+    context = {
+        "key": key,
+        "next": request.GET.get("next") or key.get_absolute_url(),
+        "in_dialog": bool(request.htmx),
+    }
+    if request.htmx:
+        return render(request, "keys/revoke.html#revoke-form", context)
+    return render(request, "keys/revoke.html", context)
