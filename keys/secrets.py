@@ -132,9 +132,10 @@ def lookup(secret: str, *, now: datetime | None = None) -> KeyLookup:
         if retired is None or not hmac.compare_digest(retired.secret_hash, digest):
             return KeyLookup(LookupResult.UNKNOWN)
         key = retired.key
-        if retired.valid_until <= now:
+        if key.revoked_at is None and retired.valid_until <= now:
             return KeyLookup(LookupResult.ROTATED, key)
         via_grace = True
+    # Revoked wins over every other reason: it is what the key's owner needs to hear.
     status = key.status_at(now)
     if status == KeyStatus.REVOKED:
         return KeyLookup(LookupResult.REVOKED, key)
