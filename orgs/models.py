@@ -81,6 +81,20 @@ class AuditEvent(models.Model):
         return f"{self.action} {self.target} by {self.actor_email or 'system'}"
 
 
+# What a version changed, in the words History shows.
+CONFIG_SECTION_LABELS = {
+    "providers": "Providers",
+    "routing": "Routing",
+    "caching": "Caching",
+    "rate_limiting": "Rate limits",
+    "budgets": "Budgets",
+    "ip_acl": "IP access",
+    "document": "Config document",
+    "restore": "Restore",
+    "initial": "Created",
+}
+
+
 class ConfigVersion(models.Model):
     """One immutable version of an org's config document (SPEC §4).
 
@@ -118,6 +132,12 @@ class ConfigVersion(models.Model):
         if not self._state.adding:
             raise ValueError("Config versions are immutable; save a new version instead.")
         super().save(*args, **kwargs)
+
+    @property
+    def section_label(self) -> str:
+        if self.restored_from:
+            return f"Restored v{self.restored_from}"
+        return CONFIG_SECTION_LABELS.get(self.section, self.section or "Change")
 
 
 class ProviderSecret(models.Model):

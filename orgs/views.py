@@ -1,19 +1,38 @@
-"""Organization pages: home, list, create, overview, Settings > Organization (general, danger
-zone) and the audit log."""
+"""Organization pages: home, list, create, overview, Settings > Organization (general, config
+sections, providers, JSON, billing, history, danger zone) and the audit log."""
+
+import json
+from functools import cached_property
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from members.login_throttle import client_ip
 from members.models import Membership
 from orgs import selectors, services
 from orgs.access import OrgAccess, org_view
-from orgs.forms import OrganizationDeleteForm, OrganizationNameForm
+from orgs.config_diff import document_changes
+from orgs.config_schema import ConfigInvalid, StoredSecret, masked_document
+from orgs.forms import (
+    SECTION_FORMS,
+    BillingForm,
+    ConfigDocumentForm,
+    OrganizationDeleteForm,
+    OrganizationNameForm,
+    ProviderForm,
+    VersionForm,
+)
+from orgs.models import CONFIG_SECTION_LABELS
 from orgs.roles import Capability
+from orgs.services import ConfigConflict
 
 
 @login_required
@@ -50,26 +69,439 @@ def overview(request, access: OrgAccess):
     )
 
 
+SECTION_LABELS = {
+    "general": "General",
+    **CONFIG_SECTION_LABELS,
+    "billing": "Billing",
+    "json": "Config document",
+}
+# The in-place pieces of the page an htmx request may ask for (`?section=` or `?edit=`).
+PARTIALS = {*SECTION_LABELS, "history"} - {"document"}
+HISTORY_ON_PAGE = 5
+
+
+class SettingsPage:
+    """What the Settings > Organization template reads; each part is queried only when read."""
+
+    def __init__(self, access: OrgAccess):
+        self.access = access
+
+    @cached_property
+    def current(self) -> selectors.CurrentConfig:
+        return selectors.config_current(self.access.organization)
+
+    @property
+    def config(self):
+        return self.current.config
+
+    @property
+    def number(self) -> int:
+        return self.current.number
+
+    @cached_property
+    def masked_json(self) -> str:
+        return json.dumps(masked_document(self.config), indent=2, ensure_ascii=False)
+
+    @cached_property
+    def _history(self):
+        return selectors.config_history(self.access.organization, size=HISTORY_ON_PAGE)
+
+    @property
+    def history(self):
+        return self._history[0]
+
+    @property
+    def more_history(self) -> bool:
+        return self._history[1] is not None
+
+    @property
+    def stored_masks(self) -> set[str]:
+        return {
+            p.api_key.masked for p in self.config.providers if isinstance(p.api_key, StoredSecret)
+        }
+
+    def can_edit(self, section: str) -> bool:
+        if section in ("general", "billing"):
+            return self.access.can(Capability.MANAGE_ORGANIZATION)
+        return self.access.can(Capability.CHANGE_CONFIG)
+
+
 def _settings_context(access: OrgAccess, **overrides):
     context = {
+        "page": SettingsPage(access),
         "name_form": OrganizationNameForm(initial={"name": access.organization.name}),
         "delete_form": OrganizationDeleteForm(organization=access.organization),
         "editing": None,
+        "section_labels": SECTION_LABELS,
     }
     context.update(overrides)
     return context
 
 
+def _render_settings(request, access: OrgAccess, *, section: str | None, status=200, oob=(), **ctx):
+    """The one section for htmx (with out-of-band refreshes), the whole page otherwise."""
+    context = _settings_context(access, **ctx)
+    if request.htmx and section in PARTIALS:
+        html = render_to_string(f"orgs/settings.html#{section}-section", context, request)
+        for extra in oob:
+            html += render_to_string(
+                f"orgs/settings.html#{extra}", {**context, "oob": True}, request
+            )
+        # htmx swaps only 2xx answers; errors are part of the swapped form.
+        return HttpResponse(html)
+    return render(request, "orgs/settings.html", context, status=status)
+
+
+def _settings_url(access: OrgAccess, section: str | None = None) -> str:
+    url = reverse("orgs:settings", args=[access.organization.slug])
+    return f"{url}#section-{section}" if section else url
+
+
+def _edit_form(page: SettingsPage, section: str, request):
+    """The unbound form that opens when a person clicks Edit on `section`."""
+    base = {"base_version": page.number}
+    if section in SECTION_FORMS:
+        form_class = SECTION_FORMS[section]
+        return form_class(initial={**form_class.initial_from(page.config), **base})
+    if section == "providers":
+        name = request.GET.get("provider") or None
+        provider = page.config.provider(name) if name else None
+        if name and provider is None:
+            return None
+        return ProviderForm(
+            initial={**ProviderForm.initial_from(provider), **base},
+            stored_key_mask=provider.api_key.masked
+            if provider and isinstance(provider.api_key, StoredSecret)
+            else None,
+        )
+    if section == "json":
+        return ConfigDocumentForm(initial={"document": page.masked_json, **base})
+    if section == "billing":
+        return BillingForm(initial={"billing_email": page.access.organization.billing_email})
+    return None
+
+
 @org_view(Capability.VIEW_CONFIG)
 def settings_organization(request, access: OrgAccess):
     """Each section shows its values; `?edit=<section>` opens its form (in place with htmx)."""
+    page = SettingsPage(access)
     editing = request.GET.get("edit") or None
-    if editing == "general" and not access.can(Capability.MANAGE_ORGANIZATION):
+    section = editing or request.GET.get("section") or None
+    if section == "billing" and not access.can(Capability.MANAGE_ORGANIZATION):
+        raise PermissionDenied(
+            f"Your role ({access.role.label}) does not allow this: see the billing settings."
+        )
+    if editing and (editing not in PARTIALS or not page.can_edit(editing)):
         editing = None
-    context = _settings_context(access, editing=editing)
-    if request.htmx and "edit" in request.GET:
-        return render(request, "orgs/settings.html#general-section", context)
-    return render(request, "orgs/settings.html", context)
+    form = _edit_form(page, editing, request) if editing and editing != "general" else None
+    if editing not in (None, "general") and form is None:
+        editing = None
+    context = {"page": page, "editing": editing, "form": form}
+    if editing == "billing":
+        context["billing_form"] = form
+    if editing == "json":
+        context["json_text"] = page.masked_json
+    if request.htmx and section in PARTIALS:
+        return _render_settings(request, access, section=section, **context)
+    return _render_settings(request, access, section=None, **context)
+
+
+def _saved(request, access: OrgAccess, section: str, version, previous: int):
+    """After a successful save: toast, refreshed section, history and JSON (or a redirect)."""
+    label = SECTION_LABELS.get(section, section)
+    if version is None:
+        messages.info(request, f"Nothing changed; the config is still version {previous}.")
+    else:
+        messages.success(request, f"Saved {label.lower()} as version {version.number}.")
+    if not request.htmx:
+        return redirect(_settings_url(access, section))
+    response = _render_settings(
+        request, access, section=section, oob=("history-section", "json-read", "version-section")
+    )
+    if version is not None:
+        # Other open section forms started from `previous`: move them to the new version.
+        trigger_client_event(
+            response, "configSaved", {"version": version.number, "previous": previous}
+        )
+    return response
+
+
+def _save_config(request, access: OrgAccess, *, section: str, form, make_form, save):
+    """Validate the form, call the service, and answer with the section (errors in place)."""
+    partial = "json" if section == "document" else section
+    context = {"editing": partial}
+    if form.is_valid():
+        try:
+            version = save(form)
+        except ConfigInvalid as invalid:
+            form.add_config_errors(invalid.errors)
+        except ConfigConflict as conflict:
+            # Keep what the person typed; saving again now applies it on top of the new version.
+            data = request.POST.copy()
+            data["base_version"] = str(conflict.current_version)
+            form = make_form(data)
+            form.is_valid()
+            messages.error(request, "Not saved: someone else changed the config meanwhile.")
+            context.update(form=form, conflict=conflict)
+            if partial == "json":
+                context["json_text"] = form.safe_text(SettingsPage(access).stored_masks)
+            return _render_settings(
+                request,
+                access,
+                section=partial,
+                status=409,
+                oob=("history-section", "version-section"),
+                **context,
+            )
+        else:
+            return _saved(request, access, partial, version, form.cleaned_data["base_version"])
+    context["form"] = form
+    if partial == "json":
+        context["json_text"] = form.safe_text(SettingsPage(access).stored_masks)
+    return _render_settings(request, access, section=partial, status=400, **context)
+
+
+@require_POST
+@org_view(Capability.CHANGE_CONFIG)
+def config_section(request, access: OrgAccess, section: str):
+    if section not in SECTION_FORMS:
+        raise Http404("No such config section.")
+    form_class = SECTION_FORMS[section]
+    return _save_config(
+        request,
+        access,
+        section=section,
+        form=form_class(request.POST),
+        make_form=form_class,
+        save=lambda form: services.config_section_update(
+            organization=access.organization,
+            actor=request.user,
+            base_version=form.cleaned_data["base_version"],
+            section=section,
+            values=form.values(),
+            message=form.cleaned_data["message"],
+            ip_address=client_ip(request),
+        ),
+    )
+
+
+@sensitive_post_parameters("api_key")
+@require_POST
+@org_view(Capability.CHANGE_CONFIG)
+def provider_save(request, access: OrgAccess):
+    original = request.POST.get("original_name") or None
+    existing = SettingsPage(access).config.provider(original) if original else None
+
+    def make_form(data):
+        return ProviderForm(
+            data,
+            stored_key_mask=existing.api_key.masked
+            if existing and isinstance(existing.api_key, StoredSecret)
+            else None,
+        )
+
+    return _save_config(
+        request,
+        access,
+        section="providers",
+        form=make_form(request.POST),
+        make_form=make_form,
+        save=lambda form: services.config_provider_save(
+            organization=access.organization,
+            actor=request.user,
+            base_version=form.cleaned_data["base_version"],
+            original_name=form.cleaned_data["original_name"] or None,
+            values=form.values(),
+            remove_key=form.cleaned_data.get("remove_key", False),
+            message=form.cleaned_data["message"],
+            ip_address=client_ip(request),
+        ),
+    )
+
+
+def _provider_action(request, access: OrgAccess, save):
+    form = VersionForm(request.POST)
+    version, previous = None, None
+    if not form.is_valid():
+        messages.error(request, form.errors["base_version"][0])
+    else:
+        previous = form.cleaned_data["base_version"]
+        try:
+            version = save(previous)
+        except (ConfigInvalid, ConfigConflict) as refused:
+            messages.error(request, f"Not saved. {refused}")
+            previous = None
+    if previous is None:
+        if request.htmx:
+            return _render_settings(request, access, section="providers", oob=("history-section",))
+        return redirect(_settings_url(access, "providers"))
+    return _saved(request, access, "providers", version, previous)
+
+
+@require_POST
+@org_view(Capability.CHANGE_CONFIG)
+def provider_toggle(request, access: OrgAccess, name: str):
+    enable = request.POST.get("enabled") == "true"
+    return _provider_action(
+        request,
+        access,
+        lambda base: services.config_provider_toggle(
+            organization=access.organization,
+            actor=request.user,
+            base_version=base,
+            name=name,
+            enabled=enable,
+            ip_address=client_ip(request),
+        ),
+    )
+
+
+@require_POST
+@org_view(Capability.CHANGE_CONFIG)
+def provider_remove(request, access: OrgAccess, name: str):
+    return _provider_action(
+        request,
+        access,
+        lambda base: services.config_provider_remove(
+            organization=access.organization,
+            actor=request.user,
+            base_version=base,
+            name=name,
+            ip_address=client_ip(request),
+        ),
+    )
+
+
+@sensitive_post_parameters("document")
+@require_POST
+@org_view(Capability.CHANGE_CONFIG)
+def config_document_edit(request, access: OrgAccess):
+    return _save_config(
+        request,
+        access,
+        section="document",
+        form=ConfigDocumentForm(request.POST),
+        make_form=ConfigDocumentForm,
+        save=lambda form: services.config_save(
+            organization=access.organization,
+            actor=request.user,
+            base_version=form.cleaned_data["base_version"],
+            document=form.values(),
+            message=form.cleaned_data["message"],
+            ip_address=client_ip(request),
+        ),
+    )
+
+
+@org_view(Capability.VIEW_CONFIG)
+def config_document(request, access: OrgAccess):
+    """The current document as JSON, provider keys masked."""
+    current = selectors.config_current(access.organization)
+    response = JsonResponse(
+        {
+            "organization": access.organization.slug,
+            "version": current.number,
+            "updated_at": current.version.created_at.isoformat() if current.version else None,
+            "updated_by": current.version.author_email if current.version else None,
+            "config": masked_document(current.config),
+        },
+        json_dumps_params={"indent": 2, "ensure_ascii": False},
+    )
+    response["Content-Disposition"] = (
+        f'inline; filename="{access.organization.slug}-config-v{current.number}.json"'
+    )
+    return response
+
+
+@org_view(Capability.VIEW_CONFIG)
+def config_history(request, access: OrgAccess):
+    try:
+        before = int(request.GET["before"]) if request.GET.get("before") else None
+    except ValueError:
+        before = None
+    entries, next_before = selectors.config_history(access.organization, before=before)
+    return render(
+        request,
+        "orgs/config_history.html",
+        {
+            "page": SettingsPage(access),
+            "entries": entries,
+            "next_before": next_before,
+            "is_first_page": before is None,
+            "section_labels": SECTION_LABELS,
+        },
+    )
+
+
+@org_view(Capability.VIEW_CONFIG)
+def config_version(request, access: OrgAccess, number: int):
+    version = selectors.config_version_get(access.organization, number)
+    if version is None:
+        raise Http404("No such config version.")
+    previous = selectors.config_version_get(access.organization, number - 1) if number > 1 else None
+    config = selectors.parse_stored(version.document)
+    return render(
+        request,
+        "orgs/config_version.html",
+        {
+            "page": SettingsPage(access),
+            "version": version,
+            "changes": document_changes(previous.document if previous else None, version.document)
+            if number > 1
+            else [],
+            "masked_json": json.dumps(masked_document(config), indent=2, ensure_ascii=False),
+            "section_labels": SECTION_LABELS,
+        },
+    )
+
+
+@require_POST
+@org_view(Capability.CHANGE_CONFIG)
+def config_restore(request, access: OrgAccess, number: int):
+    form = VersionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["base_version"][0])
+    else:
+        try:
+            version = services.config_restore(
+                organization=access.organization,
+                actor=request.user,
+                base_version=form.cleaned_data["base_version"],
+                number=number,
+                ip_address=client_ip(request),
+            )
+        except (ConfigInvalid, ConfigConflict) as refused:
+            messages.error(request, f"Not restored. {refused}")
+        else:
+            if version is None:
+                messages.info(request, f"Version {number} is already the current config.")
+            else:
+                messages.success(request, f"Restored version {number} as version {version.number}.")
+    url = _settings_url(access, "history")
+    if request.htmx:
+        # Every section may have changed, so reload the whole page.
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+@require_POST
+@org_view(Capability.MANAGE_ORGANIZATION)
+def billing_update(request, access: OrgAccess):
+    form = BillingForm(request.POST)
+    if not form.is_valid():
+        return _render_settings(
+            request, access, section="billing", status=400, editing="billing", billing_form=form
+        )
+    services.organization_billing_update(
+        organization=access.organization,
+        billing_email=form.cleaned_data["billing_email"],
+        actor=request.user,
+        ip_address=client_ip(request),
+    )
+    messages.success(request, "Saved the billing contact.")
+    if request.htmx:
+        return _render_settings(request, access, section="billing")
+    return redirect(_settings_url(access, "billing"))
 
 
 @require_POST
@@ -77,10 +509,9 @@ def settings_organization(request, access: OrgAccess):
 def organization_rename(request, access: OrgAccess):
     form = OrganizationNameForm(request.POST)
     if not form.is_valid():
-        context = _settings_context(access, name_form=form, editing="general")
-        if request.htmx:
-            return render(request, "orgs/settings.html#general-section", context)
-        return render(request, "orgs/settings.html", context, status=400)
+        return _render_settings(
+            request, access, section="general", status=400, name_form=form, editing="general"
+        )
     services.organization_rename(
         organization=access.organization,
         name=form.cleaned_data["name"],
