@@ -1,5 +1,8 @@
 """People: user accounts (email is the login) and their memberships in organizations."""
 
+import hashlib
+from datetime import timedelta
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -11,6 +14,11 @@ from orgs.roles import Role
 def normalize_email(email: str) -> str:
     """Emails are compared case-insensitively everywhere; we store them lower-cased."""
     return (email or "").strip().lower()
+
+
+def token_digest(token: str) -> str:
+    """What an invitation stores instead of its token: the SHA-256 of it, hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class UserManager(BaseUserManager):
@@ -37,9 +45,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField("email address", max_length=254, unique=True)
     display_name = models.CharField(max_length=150, blank=True)
     is_active = models.BooleanField(default=True)
-    is_staff = models.BooleanField(
-        default=False, help_text="Can sign in to the Django admin site."
-    )
+    is_staff = models.BooleanField(default=False, help_text="Can sign in to the Django admin site.")
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()
@@ -80,6 +86,10 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=16, choices=Role.choices)
     created_at = models.DateTimeField(default=timezone.now)
+    # Refreshed by org pages at most every LAST_SEEN_PRECISION, so reading a page rarely writes.
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    LAST_SEEN_PRECISION = timedelta(minutes=5)
 
     class Meta:
         constraints = [
@@ -89,6 +99,14 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} in {self.organization} as {self.role}"
+
+    def mark_seen(self) -> None:
+        """Record activity in the org: one UPDATE, and only when the stored time is stale."""
+        now = timezone.now()
+        if self.last_seen_at and now - self.last_seen_at < self.LAST_SEEN_PRECISION:
+            return
+        Membership.objects.filter(pk=self.pk).update(last_seen_at=now)
+        self.last_seen_at = now
 
 
 class LoginThrottle(models.Model):
@@ -107,3 +125,93 @@ class LoginThrottle(models.Model):
 
     def __str__(self):
         return f"{self.email} from {self.ip_address}: {self.failures} failures"
+
+
+class Invitation(models.Model):
+    """An emailed offer to join an org with a role; only a hash of its link's token is kept."""
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The last delivery attempt that failed (cleared by a successful send), shown on the row.
+    delivery_failed_at = models.DateTimeField(null=True, blank=True)
+    delivery_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_open_per_email",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="invitation_org_newest"),
+        ]
+
+    def __str__(self):
+        return f"{self.email} to {self.organization} as {self.role}"
+
+    @property
+    def is_open(self) -> bool:
+        """Neither accepted nor revoked: it can still be resent, revoked, or (unexpired) used."""
+        return self.accepted_at is None and self.revoked_at is None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.is_expired:
+            return "expired"
+        if self.delivery_failed_at:
+            return "not_delivered"
+        return "pending"
+
+
+class InvitationEmail(models.Model):
+    """One row per invitation email queued (invite or resend): the daily limits count these."""
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="emails")
+    sender = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    email = models.EmailField(max_length=254)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "created_at"], name="invite_email_org_time"),
+            models.Index(
+                fields=["organization", "email", "created_at"], name="invite_email_address_time"
+            ),
+            models.Index(fields=["sender", "created_at"], name="invite_email_sender_time"),
+        ]
+
+    def __str__(self):
+        return f"invitation email to {self.email} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,17 +1,34 @@
-"""Every write to memberships: change a role, remove a member, leave an org.
+"""Every write to memberships and invitations: role change, removal, leave; invite, accept.
 
 Each takes a row lock on the organization first, so concurrent changes are serialized and
 the "at least one Owner" rule is checked against committed state.
 """
 
-from django.db import transaction
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
 
-from members.models import Membership
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from members.errors import InvitationLimitReached
+from members.models import (
+    Invitation,
+    InvitationEmail,
+    Membership,
+    User,
+    normalize_email,
+    token_digest,
+)
+from members.selectors import invitation_for_token, invitation_refusal
 from orgs import audit
 from orgs.errors import ActionRefused
 from orgs.models import Organization
 from orgs.permissions import membership_permissions_sync, organization_permissions
-from orgs.roles import Role, capability_needed_to_manage
+from orgs.roles import Capability, Role, assignable_roles, capability_needed_to_manage
 
 
 def _lock_organization(organization: Organization) -> Organization:
@@ -134,3 +151,382 @@ def membership_leave(*, organization: Organization, user, ip_address: str | None
 def _delete_membership(membership: Membership, organization: Organization) -> None:
     membership_permissions_sync(user=membership.user, organization=organization, role=None)
     membership.delete()
+
+
+# ---------------------------------------------------------------------------------------------
+# Invitations: invite by email, resend, revoke, accept.
+#
+# The raw token exists only in memory: it goes into the emailed link and is returned to the
+# caller once; the database keeps its SHA-256. Every service locks the organization row first,
+# like the membership services, so invites, accepts and role changes of one org are serialized.
+# ---------------------------------------------------------------------------------------------
+
+INVITATION_LIFETIME = timedelta(days=7)
+INVITATIONS_PER_REQUEST = 50
+LIMIT_WINDOW = timedelta(days=1)
+DAILY_LIMIT_PER_INVITER = 100
+DAILY_LIMIT_PER_ORGANIZATION = 100
+DAILY_LIMIT_PER_ADDRESS = 10
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    invitation: Invitation
+    # The secret of the link; shown to nobody but the invitee's inbox and never stored.
+    token: str
+    refreshed: bool = False
+
+
+@dataclass(frozen=True)
+class InvitationBatch:
+    issued: list[IssuedInvitation] = field(default_factory=list)
+    already_members: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class InvitationAcceptance:
+    membership: Membership
+    already_member: bool = False
+
+
+def _new_token() -> tuple[str, str]:
+    token = secrets.token_urlsafe(32)  # 256 random bits
+    return token, token_digest(token)
+
+
+def _check_actor_may_invite(*, actor, organization: Organization, role: str) -> None:
+    permissions = organization_permissions(actor, organization)
+    if Capability.MANAGE_MEMBERS.value not in permissions:
+        raise ActionRefused("Your role does not allow inviting members.")
+    if Role(role) not in assignable_roles(permissions):
+        raise ActionRefused(
+            f"You cannot invite someone as {Role(role).label}: only an Owner can invite an Owner."
+        )
+
+
+def _normalized_addresses(emails: list[str]) -> list[str]:
+    addresses = list(dict.fromkeys(normalize_email(email) for email in emails if email.strip()))
+    if not addresses:
+        raise ValidationError({"emails": "Enter at least one email address."})
+    if len(addresses) > INVITATIONS_PER_REQUEST:
+        raise ValidationError(
+            {
+                "emails": f"At most {INVITATIONS_PER_REQUEST} addresses at a time "
+                f"({len(addresses)} given): split the list."
+            }
+        )
+    invalid = []
+    for address in addresses:
+        try:
+            validate_email(address)
+        except ValidationError:
+            invalid.append(address)
+    if invalid:
+        raise ValidationError({"emails": f"Not valid email addresses: {', '.join(invalid)}."})
+    return addresses
+
+
+def _limit_refusal(rows, *, excess: int, message: str) -> InvitationLimitReached:
+    """Refusal saying when enough of the counted emails age out of the window."""
+    oldest = list(rows.order_by("created_at").values_list("created_at", flat=True)[:excess])
+    # Fewer counted rows than the excess: the request alone is over the limit.
+    wait = LIMIT_WINDOW if len(oldest) < excess else oldest[-1] + LIMIT_WINDOW - timezone.now()
+    seconds = max(60, int(wait.total_seconds()) + 1)
+    hours, minutes = divmod((seconds + 59) // 60, 60)
+    later = f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    return InvitationLimitReached(
+        f"{message} Try again later (in about {later}).", retry_after_seconds=seconds
+    )
+
+
+def _check_invitation_limits(*, organization: Organization, sender, addresses: list[str]) -> None:
+    if not addresses:
+        return
+    recent = InvitationEmail.objects.filter(created_at__gt=timezone.now() - LIMIT_WINDOW)
+    wanted = len(addresses)
+
+    by_organization = recent.filter(organization=organization)
+    count = by_organization.count()
+    if count + wanted > DAILY_LIMIT_PER_ORGANIZATION:
+        raise _limit_refusal(
+            by_organization,
+            excess=count + wanted - DAILY_LIMIT_PER_ORGANIZATION,
+            message=f"Invitation limit reached: {organization.name} can send "
+            f"{DAILY_LIMIT_PER_ORGANIZATION} invitations a day and {count} went out in the "
+            f"last 24 hours ({wanted} more asked).",
+        )
+
+    by_sender = recent.filter(sender=sender)
+    count = by_sender.count()
+    if count + wanted > DAILY_LIMIT_PER_INVITER:
+        raise _limit_refusal(
+            by_sender,
+            excess=count + wanted - DAILY_LIMIT_PER_INVITER,
+            message=f"Invitation limit reached: you can send {DAILY_LIMIT_PER_INVITER} "
+            f"invitations a day and sent {count} in the last 24 hours ({wanted} more asked).",
+        )
+
+    busy = (
+        by_organization.filter(email__in=addresses)
+        .values("email")
+        .annotate(sent=Count("id"))
+        .filter(sent__gte=DAILY_LIMIT_PER_ADDRESS)
+        .order_by("email")
+    )
+    for row in busy[:1]:
+        raise _limit_refusal(
+            by_organization.filter(email=row["email"]),
+            excess=row["sent"] + 1 - DAILY_LIMIT_PER_ADDRESS,
+            message=f"Invitation limit reached: {row['email']} was sent "
+            f"{DAILY_LIMIT_PER_ADDRESS} invitations to {organization.name} in the last 24 hours.",
+        )
+
+
+def _deliver_on_commit(issued: list[IssuedInvitation], base_url: str) -> None:
+    from members.emails import invitations_deliver
+
+    deliveries = [(item.invitation.pk, item.token) for item in issued]
+    if deliveries:
+        transaction.on_commit(
+            lambda: invitations_deliver(deliveries=deliveries, base_url=base_url), robust=True
+        )
+
+
+@transaction.atomic
+def invitations_send(
+    *,
+    organization: Organization,
+    emails: list[str],
+    role: str,
+    inviter,
+    base_url: str,
+    ip_address: str | None = None,
+) -> InvitationBatch:
+    """Invite each address (at most 50); an open invitation to the same address is refreshed.
+
+    Addresses that already belong to members are skipped and listed in the result. The emails
+    go out after the transaction commits; `base_url` (scheme and host) starts their links.
+    """
+    addresses = _normalized_addresses(emails)
+    role = Role(role)
+    organization = _lock_organization(organization)
+    # Serializes one inviter's invitations across orgs, so the per-inviter limit is exact.
+    User.objects.select_for_update().filter(pk=inviter.pk).first()
+    _check_actor_may_invite(actor=inviter, organization=organization, role=role)
+
+    members = set(
+        Membership.objects.filter(organization=organization, user__email__in=addresses).values_list(
+            "user__email", flat=True
+        )
+    )
+    addresses_to_invite = [address for address in addresses if address not in members]
+    _check_invitation_limits(
+        organization=organization, sender=inviter, addresses=addresses_to_invite
+    )
+
+    open_invitations = {
+        invitation.email: invitation
+        for invitation in Invitation.objects.select_for_update().filter(
+            organization=organization,
+            email__in=addresses_to_invite,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+        )
+    }
+    now = timezone.now()
+    issued = []
+    for address in addresses_to_invite:
+        token, digest = _new_token()
+        invitation = open_invitations.get(address)
+        if invitation is None:
+            invitation = Invitation.objects.create(
+                organization=organization,
+                email=address,
+                role=role,
+                invited_by=inviter,
+                token_hash=digest,
+                created_at=now,
+                expires_at=now + INVITATION_LIFETIME,
+            )
+        else:
+            invitation.role = role
+            invitation.invited_by = inviter
+            invitation.token_hash = digest
+            invitation.expires_at = now + INVITATION_LIFETIME
+            invitation.delivery_failed_at = None
+            invitation.delivery_error = ""
+            invitation.save(
+                update_fields=[
+                    "role",
+                    "invited_by",
+                    "token_hash",
+                    "expires_at",
+                    "delivery_failed_at",
+                    "delivery_error",
+                ]
+            )
+        refreshed = address in open_invitations
+        issued.append(IssuedInvitation(invitation=invitation, token=token, refreshed=refreshed))
+        audit.record(
+            organization=organization,
+            actor=inviter,
+            action="invitation.create",
+            target=address,
+            ip_address=ip_address,
+            details={"role": role.value, "refreshed": refreshed},
+        )
+    InvitationEmail.objects.bulk_create(
+        [
+            InvitationEmail(
+                organization=organization,
+                invitation=item.invitation,
+                sender=inviter,
+                email=item.invitation.email,
+                created_at=now,
+            )
+            for item in issued
+        ]
+    )
+    _deliver_on_commit(issued, base_url)
+    return InvitationBatch(issued=issued, already_members=sorted(members))
+
+
+def _open_invitation(organization: Organization, invitation_id: int) -> Invitation:
+    invitation = (
+        Invitation.objects.select_for_update()
+        .filter(organization=organization, pk=invitation_id)
+        .first()
+    )
+    if invitation is None:
+        raise ActionRefused("That invitation does not exist in this organization.")
+    if invitation.accepted_at:
+        raise ActionRefused(f"The invitation to {invitation.email} was already accepted.")
+    if invitation.revoked_at:
+        raise ActionRefused(f"The invitation to {invitation.email} was already revoked.")
+    return invitation
+
+
+@transaction.atomic
+def invitation_resend(
+    *,
+    organization: Organization,
+    invitation_id: int,
+    actor,
+    base_url: str,
+    ip_address: str | None = None,
+) -> IssuedInvitation:
+    """A new link (the old one stops working) and a new 7-day expiry, emailed on commit."""
+    organization = _lock_organization(organization)
+    User.objects.select_for_update().filter(pk=actor.pk).first()
+    invitation = _open_invitation(organization, invitation_id)
+    _check_actor_may_invite(actor=actor, organization=organization, role=invitation.role)
+    if Membership.objects.filter(organization=organization, user__email=invitation.email).exists():
+        raise ActionRefused(
+            f"{invitation.email} is already a member of {organization.name}: revoke the "
+            "invitation instead."
+        )
+    _check_invitation_limits(organization=organization, sender=actor, addresses=[invitation.email])
+    token, digest = _new_token()
+    now = timezone.now()
+    invitation.token_hash = digest
+    invitation.invited_by = actor
+    invitation.expires_at = now + INVITATION_LIFETIME
+    invitation.delivery_failed_at = None
+    invitation.delivery_error = ""
+    invitation.save(
+        update_fields=[
+            "token_hash",
+            "invited_by",
+            "expires_at",
+            "delivery_failed_at",
+            "delivery_error",
+        ]
+    )
+    InvitationEmail.objects.create(
+        organization=organization,
+        invitation=invitation,
+        sender=actor,
+        email=invitation.email,
+        created_at=now,
+    )
+    audit.record(
+        organization=organization,
+        actor=actor,
+        action="invitation.resend",
+        target=invitation.email,
+        ip_address=ip_address,
+        details={"role": invitation.role},
+    )
+    issued = IssuedInvitation(invitation=invitation, token=token, refreshed=True)
+    _deliver_on_commit([issued], base_url)
+    return issued
+
+
+@transaction.atomic
+def invitation_revoke(
+    *, organization: Organization, invitation_id: int, actor, ip_address: str | None = None
+) -> Invitation:
+    organization = _lock_organization(organization)
+    invitation = _open_invitation(organization, invitation_id)
+    _check_actor_may_invite(actor=actor, organization=organization, role=invitation.role)
+    invitation.revoked_at = timezone.now()
+    invitation.revoked_by = actor
+    invitation.save(update_fields=["revoked_at", "revoked_by"])
+    audit.record(
+        organization=organization,
+        actor=actor,
+        action="invitation.revoke",
+        target=invitation.email,
+        ip_address=ip_address,
+        details={"role": invitation.role},
+    )
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user, ip_address: str | None = None) -> InvitationAcceptance:
+    """Join the org with the invitation's role; only the invited email's account can."""
+    found = invitation_for_token(token)
+    if found is None:
+        raise invitation_refusal(None, user=user)
+    organization = _lock_organization(found.organization)
+    # Re-read under the lock: a concurrent accept, revoke or resend has committed by now.
+    invitation = (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("invited_by")
+        .filter(pk=found.pk, token_hash=token_digest(token))
+        .first()
+    )
+    if invitation is None:
+        raise invitation_refusal(None, user=user)
+    invitation.organization = organization
+    existing = Membership.objects.filter(organization=organization, user=user).first()
+    refusal = invitation_refusal(invitation, user=user, already_member=existing is not None)
+    if refusal is not None:
+        raise refusal
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    if existing is None:
+        membership = membership_add(organization=organization, user=user, role=invitation.role)
+    else:
+        membership = existing
+    audit.record(
+        organization=organization,
+        actor=user,
+        action="invitation.accept",
+        target=user.email,
+        ip_address=ip_address,
+        details={
+            "role": membership.role,
+            "invited_by": invitation.invited_by.email if invitation.invited_by else "",
+            "already_member": existing is not None,
+        },
+    )
+    return InvitationAcceptance(membership=membership, already_member=existing is not None)
+
+
+@transaction.atomic
+def account_create_for_invitation(*, invitation: Invitation, password: str, display_name: str = ""):
+    """An account for the invited address; the invitation link proved the address is theirs."""
+    return User.objects.create_user(invitation.email, password, display_name=display_name)

@@ -66,6 +66,7 @@ def org_view(capability: Capability):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             request.org_access = access_organization(request.user, slug, capability)
+            request.org_access.membership.mark_seen()
             if request.session.get("last_org") != slug:
                 request.session["last_org"] = slug
             return view(request, request.org_access, *args, **kwargs)
