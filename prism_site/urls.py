@@ -9,6 +9,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("members.account_urls")),
+    path("o/<slug:slug>/settings/members/", include("members.urls")),
+    path("invitations/<str:token>/", include("members.invitation_urls")),
     path("o/<slug:slug>/settings/keys/", include("keys.urls")),
     path("", include("orgs.urls")),
 ]

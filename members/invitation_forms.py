@@ -1,0 +1,97 @@
+"""Forms of Settings > Members and the invitation pages: invite, role change, filter, sign up."""
+
+import re
+
+from django import forms
+from django.core.validators import validate_email
+
+from members.forms import SignupForm
+from members.models import normalize_email
+from members.services import INVITATIONS_PER_REQUEST
+from orgs.roles import Role
+
+_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+class InvitationForm(forms.Form):
+    emails = forms.CharField(
+        label="Email addresses",
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "ada@example.com, bob@example.com"}),
+        help_text=f"One or several (up to {INVITATIONS_PER_REQUEST}), separated by commas, spaces "
+        "or new lines.",
+    )
+    role = forms.ChoiceField(label="Role")
+
+    def __init__(self, *args, roles: list[Role], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(role.value, role.label) for role in roles]
+        default = Role.MEMBER if Role.MEMBER in roles else (roles[-1] if roles else None)
+        if default is not None:
+            self.fields["role"].initial = default.value
+        self.roles = roles
+
+    def clean_emails(self) -> list[str]:
+        addresses = list(
+            dict.fromkeys(
+                normalize_email(part)
+                for part in _SEPARATORS.split(self.cleaned_data["emails"])
+                if part.strip()
+            )
+        )
+        if not addresses:
+            raise forms.ValidationError("emails: enter at least one email address.")
+        if len(addresses) > INVITATIONS_PER_REQUEST:
+            raise forms.ValidationError(
+                f"emails: at most {INVITATIONS_PER_REQUEST} addresses at a time "
+                f"({len(addresses)} given); send the rest in another batch."
+            )
+        invalid = []
+        for address in addresses:
+            try:
+                validate_email(address)
+            except forms.ValidationError:
+                invalid.append(address)
+        if invalid:
+            raise forms.ValidationError(
+                f"emails: not valid email addresses: {', '.join(invalid)}. Fix or remove them."
+            )
+        return addresses
+
+    def clean_role(self) -> Role:
+        role = Role(self.cleaned_data["role"])
+        if role not in self.roles:
+            raise forms.ValidationError(f"role: you cannot invite someone as {role.label}.")
+        return role
+
+
+class RoleChangeForm(forms.Form):
+    role = forms.ChoiceField(
+        choices=Role.choices,
+        error_messages={
+            "invalid_choice": "role: choose one of " + ", ".join(Role.labels) + ".",
+            "required": "role: choose one of " + ", ".join(Role.labels) + ".",
+        },
+    )
+
+
+class MemberFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=254, label="Search")
+    role = forms.ChoiceField(
+        required=False, choices=[("", "All roles"), *Role.choices], label="Role"
+    )
+    page = forms.IntegerField(required=False, min_value=1)
+
+    def values(self) -> tuple[str, str, int]:
+        if not self.is_bound or not self.is_valid():
+            return "", "", 1
+        data = self.cleaned_data
+        return (data.get("q") or "").strip(), data.get("role") or "", data.get("page") or 1
+
+
+class InvitationSignupForm(SignupForm):
+    """Sign-up from an invitation link: the email is the invited one and cannot be changed."""
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, initial={"email": email}, **kwargs)
+        self.fields["email"].disabled = True
+        self.fields["email"].help_text = "The address the invitation was sent to."

@@ -1,0 +1,415 @@
+"""Settings > Members (list, roles, removal, leaving, invitations) and the invitation pages."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+
+from members import selectors, services
+from members.errors import InvitationLimitReached, InvitationUnusable
+from members.invitation_forms import (
+    InvitationForm,
+    InvitationSignupForm,
+    MemberFilterForm,
+    RoleChangeForm,
+)
+from members.login_throttle import client_ip
+from members.models import Membership, User
+from orgs.access import OrgAccess, org_view
+from orgs.errors import ActionRefused
+from orgs.roles import Capability, Role, assignable_roles, capability_needed_to_manage
+from orgs.selectors import member_count
+
+PAGE = "members/list.html"
+
+
+def _base_url(request) -> str:
+    """Scheme and host of this request: invitation links point where the inviter works."""
+    return request.build_absolute_uri("/")
+
+
+def _decorate_memberships(memberships, access: OrgAccess) -> None:
+    now = timezone.now()
+    for membership in memberships:
+        membership.is_me = membership.user_id == access.membership.user_id
+        membership.seen_recently = bool(
+            membership.last_seen_at
+            and now - membership.last_seen_at < Membership.LAST_SEEN_PRECISION
+        )
+        membership.manageable = not membership.is_me and access.can(
+            capability_needed_to_manage(membership.role)
+        )
+
+
+def _decorate_invitations(invitations, access: OrgAccess) -> None:
+    for invitation in invitations:
+        invitation.manageable = access.can(capability_needed_to_manage(invitation.role))
+
+
+def _invitation_form(access: OrgAccess, data=None) -> InvitationForm:
+    return InvitationForm(data, roles=assignable_roles(access.permissions))
+
+
+def _invitations_context(access: OrgAccess, *, invite_form=None) -> dict:
+    invitations, invitations_total = selectors.open_invitations(access.organization)
+    _decorate_invitations(invitations, access)
+    return {
+        "invitations": invitations,
+        "invitations_total": invitations_total,
+        "invite_form": invite_form or _invitation_form(access),
+    }
+
+
+def _page_context(request, access: OrgAccess, **overrides) -> dict:
+    filters = MemberFilterForm(request.GET or None)
+    search, role, page_number = filters.values()
+    page = selectors.members_page(access.organization, search=search, role=role, page=page_number)
+    _decorate_memberships(page.memberships, access)
+    context = {
+        "page": page,
+        "member_total": page.total if not (search or role) else member_count(access.organization),
+        "search": search,
+        "role_filter": role,
+        "role_choices": Role.choices,
+        "assignable": assignable_roles(access.permissions),
+        "refusal": None,
+        **_invitations_context(access, invite_form=overrides.pop("invite_form", None)),
+    }
+    context.update(overrides)
+    return context
+
+
+def _row_context(access: OrgAccess, membership: Membership) -> dict:
+    _decorate_memberships([membership], access)
+    return {"membership": membership, "assignable": assignable_roles(access.permissions)}
+
+
+def _refused(request, access: OrgAccess, message: str, *, status: int = 403):
+    """A refusal the person sees: a toast for htmx (the element keeps its state), else the page
+    with the reason on top."""
+    if request.htmx:
+        messages.error(request, message)
+        response = HttpResponse(status=status)
+        return trigger_client_event(response, "closeDialog", {})
+    return render(request, PAGE, _page_context(request, access, refusal=message), status=status)
+
+
+def _limit_reached(request, access: OrgAccess, error: InvitationLimitReached, form):
+    if request.htmx:
+        response = _refused(request, access, error.message, status=429)
+    else:
+        form.add_error(None, error.message)
+        context = _page_context(request, access, invite_form=form)
+        response = render(request, PAGE, context, status=429)
+    response["Retry-After"] = str(error.retry_after_seconds)
+    return response
+
+
+def _back_to_list(access: OrgAccess):
+    return redirect("members:list", slug=access.organization.slug)
+
+
+@org_view(Capability.VIEW_MEMBERS)
+def member_list(request, access: OrgAccess):
+    context = _page_context(request, access)
+    if request.htmx and request.htmx.target == "members-table":
+        return render(request, f"{PAGE}#members-table", context)
+    return render(request, PAGE, context)
+
+
+@require_POST
+@org_view(Capability.MANAGE_MEMBERS)
+def member_change_role(request, access: OrgAccess, membership_id: int):
+    form = RoleChangeForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, access, form.errors["role"][0], status=400)
+    try:
+        membership = services.membership_change_role(
+            organization=access.organization,
+            membership_id=membership_id,
+            role=form.cleaned_data["role"],
+            actor=request.user,
+            ip_address=client_ip(request),
+        )
+    except ActionRefused as refusal:
+        return _refused(request, access, refusal.message)
+    messages.success(request, f"{membership.user.email} is now {membership.get_role_display()}.")
+    if request.htmx:
+        return render(request, f"{PAGE}#member-row", _row_context(access, membership))
+    return _back_to_list(access)
+
+
+@require_POST
+@org_view(Capability.MANAGE_MEMBERS)
+def member_remove(request, access: OrgAccess, membership_id: int):
+    membership = (
+        Membership.objects.select_related("user")
+        .filter(organization=access.organization, pk=membership_id)
+        .first()
+    )
+    email = membership.user.email if membership else "That person"
+    try:
+        services.membership_remove(
+            organization=access.organization,
+            membership_id=membership_id,
+            actor=request.user,
+            ip_address=client_ip(request),
+        )
+    except ActionRefused as refusal:
+        return _refused(request, access, refusal.message)
+    messages.success(request, f"Removed {email} from {access.organization.name}.")
+    if request.htmx:
+        # The row swaps out; the member counter updates out of band.
+        response = render(
+            request,
+            f"{PAGE}#member-count",
+            {"member_total": member_count(access.organization), "oob": True},
+        )
+        return trigger_client_event(response, "closeDialog", {})
+    return _back_to_list(access)
+
+
+@require_POST
+@org_view(Capability.VIEW_MEMBERS)
+def member_leave(request, access: OrgAccess):
+    name = access.organization.name
+    try:
+        services.membership_leave(
+            organization=access.organization, user=request.user, ip_address=client_ip(request)
+        )
+    except ActionRefused as refusal:
+        return _refused(request, access, refusal.message)
+    request.session.pop("last_org", None)
+    messages.success(request, f"You left {name}.")
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("home"))
+    return redirect("home")
+
+
+def _invitations_section(request, access: OrgAccess, *, invite_form=None, status: int = 200):
+    return render(
+        request,
+        f"{PAGE}#invitations-section",
+        {**_invitations_context(access, invite_form=invite_form)},
+        status=status,
+    )
+
+
+@require_POST
+@org_view(Capability.MANAGE_MEMBERS)
+def invitation_create(request, access: OrgAccess):
+    form = _invitation_form(access, request.POST)
+    if form.is_valid():
+        try:
+            batch = services.invitations_send(
+                organization=access.organization,
+                emails=form.cleaned_data["emails"],
+                role=form.cleaned_data["role"],
+                inviter=request.user,
+                base_url=_base_url(request),
+                ip_address=client_ip(request),
+            )
+        except InvitationLimitReached as error:
+            return _limit_reached(request, access, error, form)
+        except ActionRefused as refusal:
+            return _refused(request, access, refusal.message)
+        except ValidationError as error:
+            for message in error.message_dict.get("emails", error.messages):
+                form.add_error("emails", message)
+        else:
+            _report_batch(request, batch, form.cleaned_data["role"])
+            if request.htmx:
+                return _invitations_section(request, access)
+            return _back_to_list(access)
+    if request.htmx:
+        return _invitations_section(request, access, invite_form=form)
+    return render(request, PAGE, _page_context(request, access, invite_form=form), status=400)
+
+
+def _report_batch(request, batch: services.InvitationBatch, role: Role) -> None:
+    sent = [item.invitation.email for item in batch.issued]
+    if sent:
+        who = sent[0] if len(sent) == 1 else f"{len(sent)} people"
+        messages.success(request, f"Invited {who} as {Role(role).label}.")
+    if batch.already_members:
+        messages.info(
+            request, f"Already a member, not invited: {', '.join(batch.already_members)}."
+        )
+
+
+def _invitation_action(request, access: OrgAccess, action, success_message):
+    try:
+        invitation = action()
+    except InvitationLimitReached as error:
+        return _limit_reached(request, access, error, _invitation_form(access))
+    except ActionRefused as refusal:
+        return _refused(request, access, refusal.message)
+    messages.success(request, success_message(invitation))
+    if request.htmx:
+        return _invitations_section(request, access)
+    return _back_to_list(access)
+
+
+@require_POST
+@org_view(Capability.MANAGE_MEMBERS)
+def invitation_resend(request, access: OrgAccess, invitation_id: int):
+    return _invitation_action(
+        request,
+        access,
+        lambda: (
+            services.invitation_resend(
+                organization=access.organization,
+                invitation_id=invitation_id,
+                actor=request.user,
+                base_url=_base_url(request),
+                ip_address=client_ip(request),
+            ).invitation
+        ),
+        lambda invitation: f"Sent a new invitation link to {invitation.email}.",
+    )
+
+
+@require_POST
+@org_view(Capability.MANAGE_MEMBERS)
+def invitation_revoke(request, access: OrgAccess, invitation_id: int):
+    return _invitation_action(
+        request,
+        access,
+        lambda: services.invitation_revoke(
+            organization=access.organization,
+            invitation_id=invitation_id,
+            actor=request.user,
+            ip_address=client_ip(request),
+        ),
+        lambda invitation: f"Revoked the invitation to {invitation.email}.",
+    )
+
+
+# --- /invitations/<token>/: the invitee's side ----------------------------------------------
+
+_REFUSAL_STATUS = {
+    InvitationUnusable.NOT_FOUND: 404,
+    InvitationUnusable.WRONG_ACCOUNT: 403,
+    InvitationUnusable.NO_LONGER_VALID: 403,
+}
+
+
+def _invitation_page(request, token: str, *, invitation, refusal=None, already_member=False):
+    status = _REFUSAL_STATUS.get(refusal.reason, 410) if refusal else 200
+    if refusal and refusal.reason == InvitationUnusable.NOT_FOUND:
+        invitation = None
+    return render(
+        request,
+        "members/invitation.html",
+        {
+            "token": token,
+            "invitation": invitation,
+            "refusal": refusal,
+            "already_member": already_member,
+            "account_exists": invitation is not None
+            and not request.user.is_authenticated
+            and User.objects.filter(email=invitation.email).exists(),
+            "detail_url": reverse("invitations:detail", kwargs={"token": token}),
+        },
+        status=status,
+    )
+
+
+@never_cache
+def invitation_detail(request, token: str):
+    """Shows the invitation; a GET never changes anything (Accept is a POST)."""
+    invitation = selectors.invitation_for_token(token)
+    already_member = bool(
+        invitation
+        and request.user.is_authenticated
+        and Membership.objects.filter(
+            organization=invitation.organization, user=request.user
+        ).exists()
+    )
+    refusal = selectors.invitation_refusal(
+        invitation, user=request.user, already_member=already_member
+    )
+    if (
+        refusal is not None
+        and refusal.reason == InvitationUnusable.ACCEPTED
+        and already_member
+        and invitation.accepted_by_id == request.user.pk
+    ):
+        messages.info(request, f"You already joined {invitation.organization.name}.")
+        return redirect(invitation.organization)
+    return _invitation_page(
+        request, token, invitation=invitation, refusal=refusal, already_member=already_member
+    )
+
+
+@require_POST
+@never_cache
+def invitation_accept(request, token: str):
+    detail_url = reverse("invitations:detail", kwargs={"token": token})
+    if not request.user.is_authenticated:
+        return redirect_to_login(detail_url)
+    try:
+        acceptance = services.invitation_accept(
+            token=token, user=request.user, ip_address=client_ip(request)
+        )
+    except InvitationUnusable as refusal:
+        return _invitation_page(
+            request, token, invitation=selectors.invitation_for_token(token), refusal=refusal
+        )
+    membership = acceptance.membership
+    organization = membership.organization
+    request.session["last_org"] = organization.slug
+    if acceptance.already_member:
+        messages.info(
+            request,
+            f"You were already a member of {organization.name} "
+            f"({membership.get_role_display()}); your role is unchanged.",
+        )
+    else:
+        role = membership.get_role_display()
+        messages.success(request, f"Welcome to {organization.name}. You joined as {role}.")
+    return redirect(organization)
+
+
+@sensitive_post_parameters("password")
+@never_cache
+def invitation_signup(request, token: str):
+    """Sign up as the invited address (fixed), then return to the invitation to accept it."""
+    detail_url = reverse("invitations:detail", kwargs={"token": token})
+    if request.user.is_authenticated:
+        return redirect(detail_url)
+    invitation = selectors.invitation_for_token(token)
+    refusal = selectors.invitation_refusal(invitation, user=request.user)
+    if refusal is not None:
+        return _invitation_page(request, token, invitation=invitation, refusal=refusal)
+    if User.objects.filter(email=invitation.email).exists():
+        messages.info(request, f"{invitation.email} already has an account: sign in to accept.")
+        return redirect_to_login(detail_url)
+    form = InvitationSignupForm(request.POST or None, email=invitation.email)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.account_create_for_invitation(
+                invitation=invitation,
+                password=form.cleaned_data["password"],
+                display_name=form.cleaned_data["display_name"],
+            )
+        except IntegrityError:
+            messages.info(request, f"{invitation.email} already has an account: sign in to accept.")
+            return redirect_to_login(detail_url)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect(detail_url)
+    return render(
+        request,
+        "members/invitation_signup.html",
+        {"form": form, "invitation": invitation, "detail_url": detail_url},
+        status=400 if form.is_bound else 200,
+    )

@@ -1,0 +1,83 @@
+"""The members page runs a fixed number of queries, with 1,000 members and 100 invitations."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from members.models import Membership, User
+from orgs.models import RoleGroup
+from orgs.roles import Role
+from tests.members.helpers import invite
+
+# session, user, membership + org, permissions, member count, member page, open invitations,
+# open invitation count, switcher memberships. (The filtered view adds the org's total count.)
+MEMBERS_PAGE_QUERIES = 9
+
+
+def add_many_members(organization, count: int) -> None:
+    """Bulk rows equal to what membership_add writes (membership + role group), for speed."""
+    roles = [Role.ADMIN, Role.MEMBER, Role.VIEWER]
+    users = User.objects.bulk_create(
+        [
+            User(email=f"bulk{n:04}@example.test", display_name=f"Bulk {n:04}", password="!")
+            for n in range(count)
+        ]
+    )
+    Membership.objects.bulk_create(
+        [
+            Membership(user=user, organization=organization, role=roles[n % 3])
+            for n, user in enumerate(users)
+        ]
+    )
+    groups = dict(
+        RoleGroup.objects.filter(organization=organization).values_list("role", "group_id")
+    )
+    User.groups.through.objects.bulk_create(
+        [
+            User.groups.through(user_id=user.pk, group_id=groups[roles[n % 3]])
+            for n, user in enumerate(users)
+        ]
+    )
+
+
+@pytest.fixture
+def thousand_members(organization, owner):
+    add_many_members(organization, 999)
+    for n in range(100):
+        invite(organization, owner, f"invitee{n:03}@example.test")
+    return organization
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "?page=7", "?q=bulk05&role=viewer", "?role=admin&page=3"],
+    ids=["first page", "page 7", "search", "filter"],
+)
+def test_members_page_queries_are_constant(
+    client, thousand_members, owner, django_assert_max_num_queries, query
+):
+    assert Membership.objects.filter(organization=thousand_members).count() == 1000
+    client.force_login(owner)
+    url = reverse("members:list", args=[thousand_members.slug])
+    client.get(url)  # marks the member as seen and stores the last org
+    with django_assert_max_num_queries(
+        MEMBERS_PAGE_QUERIES + (1 if "q=" in query or "role=" in query else 0)
+    ):
+        response = client.get(url + query)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 0 < page.count('<tr id="member-') <= 50
+    assert page.count('<tr id="invitation-') == 100
+
+
+def test_query_count_does_not_grow_with_members(client, organization, owner):
+    client.force_login(owner)
+    url = reverse("members:list", args=[organization.slug])
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    add_many_members(organization, 999)
+    with CaptureQueriesContext(connection) as many:
+        client.get(url)
+    assert len(few) == len(many)
