@@ -43,6 +43,10 @@ class OrgLimits:
     ip_allow: tuple[str, ...] = ()
     ip_deny: tuple[str, ...] = ()
 
+    @property
+    def sorted_models(self) -> list[str]:
+        return sorted(self.models) if self.models is not None else []
+
 
 @dataclass(frozen=True)
 class EffectivePolicy:

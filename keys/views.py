@@ -88,9 +88,11 @@ def key_create(request, access: OrgAccess):
 
 
 def _detail_context(access: OrgAccess, key, rights, now, **overrides):
-    policy = effective_policy(key, selectors.organization_limits(access.organization))
+    org_limits = selectors.organization_limits(access.organization)
+    policy = effective_policy(key, org_limits)
     context = {
         "key": key,
+        "org_limits": org_limits,
         "status": key.status_at(now),
         "rights": rights,
         "policy": policy,

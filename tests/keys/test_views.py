@@ -226,10 +226,13 @@ def test_detail_shows_the_effective_policy(client, configured_org, member):
     assert issued.key.masked_secret in page and issued.secret not in page
     policy = page.split('id="section-policy"')[1]
     # rpm: org per-key 120 beats the key's 500; tpm: the key's 1000 beats the org's 200000.
-    assert "<td>120</td>" in policy and "org per-key limit" in policy
-    assert "<td>1000</td>" in policy
-    assert "<code>gpt-4o-mini</code>" in policy and "claude-sonnet-4" not in policy
-    assert "Org: $500" in policy and "Key: $10" in policy and "both apply" in policy
+    assert '<strong>120</strong> <span class="muted">(org per-key limit)</span>' in policy
+    assert '<strong>1000</strong> <span class="muted">(key)</span>' in policy
+    effective_models = policy.split('<th scope="row">Models</th>')[1].split("<td>")[3]
+    assert "<code>gpt-4o-mini</code>" in effective_models
+    assert "claude-sonnet-4" not in effective_models
+    assert "Org: $500.00 monthly" in policy and "Key: $10.00 daily" in policy
+    assert "Both apply" in policy
     # A Member reads but does not edit.
     assert "?edit=1" not in page
 
@@ -251,7 +254,7 @@ def test_admin_edits_a_key_in_place(client, configured_org, admin, member):
         headers=HTMX,
     )
     assert good.status_code == 200
-    assert "<td>90</td>" in text(good)
+    assert '<strong>90</strong> <span class="muted">(key)</span>' in text(good)
     assert "Saved checkout-v2." in good.headers["HX-Trigger"]
     key.refresh_from_db()
     assert key.name == "checkout-v2" and key.rate_limit_rpm == 90
