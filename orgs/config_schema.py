@@ -6,6 +6,7 @@ key exists only on the way in (`SecretStr`, which never prints) until the servic
 """
 
 import ipaddress
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -380,15 +381,21 @@ class ConfigInvalid(ValueError):
         return cls([ConfigError(loc=loc, path=format_path(loc), message=message)])
 
 
+PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,80}")
+
+
 def format_path(loc: tuple[str | int, ...]) -> str:
+    """`budgets.period`, `providers[0].name`; odd keys quoted: `routing.fallbacks["a b"]`."""
     path = ""
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
         elif part == "[key]":
             continue
-        else:
+        elif PLAIN_KEY.fullmatch(str(part)):
             path += f".{part}" if path else str(part)
+        else:
+            path += "[" + json.dumps(str(part)[:40]) + "]"
     return path or ROOT
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 
 from members.models import normalize_email
-from orgs.config_schema import BudgetPeriod, CacheMode, ProviderType, RoutingStrategy
+from orgs.config_schema import SLUG, BudgetPeriod, CacheMode, ProviderType, RoutingStrategy
 
 
 class OrganizationNameForm(forms.Form):
@@ -362,12 +362,8 @@ class ProviderForm(ConfigSectionForm):
     def error_path(self, field: str) -> str:
         if field in ("base_version", "message"):
             return field
-        name = (
-            (self.data.get("original_name") or self.data.get("name") or "new")
-            if self.is_bound
-            else "new"
-        )
-        return f"providers.{name}.{field}"
+        name = (self.data.get("original_name") or self.data.get("name")) if self.is_bound else ""
+        return f"providers.{name}.{field}" if SLUG.fullmatch(name or "") else f"providers.{field}"
 
     @classmethod
     def initial_from(cls, provider) -> dict:

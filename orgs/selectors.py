@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from django.db.models import Subquery
+
 from members.models import Membership
 from orgs.config_diff import Change, document_changes
 from orgs.config_schema import OrgConfig, StoredSecret
@@ -54,8 +56,16 @@ def parse_stored(document: dict) -> OrgConfig:
 
 
 def config_current(organization: Organization) -> CurrentConfig:
-    """One query (none when the org row was loaded with `select_related("config_version")`)."""
-    version = organization.config_version if organization.config_version_id else None
+    """One query through the org's pointer in the database (a cached instance may be stale)."""
+    version = (
+        ConfigVersion.objects.filter(
+            pk=Subquery(
+                Organization.objects.filter(pk=organization.pk).values("config_version")[:1]
+            )
+        )
+        .select_related("author")
+        .first()
+    )
     return CurrentConfig(
         version=version, config=parse_stored(version.document) if version else OrgConfig()
     )

@@ -241,7 +241,11 @@ def _config_commit(
         .select_related("config_version")
         .get(pk=organization.pk)
     )
-    current = selectors.config_current(locked)
+    version = locked.config_version
+    current = CurrentConfig(
+        version=version,
+        config=selectors.parse_stored(version.document) if version else OrgConfig(),
+    )
     if base_version is not None and base_version != current.number:
         raise _conflict(locked, base_version, current)
     document = build(current.config, masked_document(current.config))
@@ -270,13 +274,7 @@ def _config_commit(
             )
     except IntegrityError:
         # Without row locks (SQLite) a concurrent save can take the number first.
-        raise _conflict(
-            locked,
-            current.number,
-            selectors.config_current(
-                Organization.objects.select_related("config_version").get(pk=locked.pk)
-            ),
-        ) from None
+        raise _conflict(locked, current.number, selectors.config_current(locked)) from None
     Organization.objects.filter(pk=locked.pk).update(config_version=version)
     organization.config_version = version
     changes = document_changes(current.version.document if current.version else None, stored)

@@ -6,7 +6,7 @@ import pytest
 
 from orgs import selectors, services
 from orgs.config_schema import ConfigInvalid, StoredSecret
-from orgs.models import AuditEvent, ConfigVersion, ProviderSecret
+from orgs.models import AuditEvent, ConfigVersion, Organization, ProviderSecret
 from orgs.services import ConfigConflict
 from tests.factories import make_organization
 
@@ -232,6 +232,6 @@ def test_versions_are_immutable(organization):
 
 def test_orgs_without_a_version_read_the_defaults(db):
     organization = make_organization("Legacy")
-    organization.config_version = None
+    Organization.objects.filter(pk=organization.pk).update(config_version=None)
     assert selectors.config_current(organization).number == 0
     assert selectors.organization_config(organization).providers == []
