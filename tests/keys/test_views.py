@@ -49,6 +49,10 @@ def test_inventory_lists_keys_with_only_their_prefix(client, organization, owner
     assert f"Rotate {mine.key.name}" in page and f"Revoke {mine.key.name}" in page
     assert f"Rotate {theirs.key.name}" not in page and f"Revoke {theirs.key.name}" not in page
     assert "Create key" in page
+    # Row links are built from the list URL; they must match the URL patterns.
+    assert f'href="{url("detail", organization, mine.key)}"' in page
+    assert f'href="{url("rotate", organization, mine.key)}"' in page
+    assert f'href="{url("revoke", organization, mine.key)}?next=' in page
 
 
 def test_inventory_filters_by_status_and_creator(client, organization, owner, member):
