@@ -118,6 +118,14 @@ class KeyForm(forms.Form):
         }
         return cls(data, initial=initial)
 
+    def clean_expires_at(self):
+        value = self.cleaned_data["expires_at"]
+        initial = self.initial.get("expires_at")
+        # The input shows minutes only; an untouched expiry keeps its exact stored value.
+        if value and initial and value == initial.replace(second=0, microsecond=0):
+            return initial
+        return value
+
     def clean_allowed_models(self) -> list[str]:
         models = _split(self.cleaned_data["allowed_models"])
         if any(" " in model for model in models):

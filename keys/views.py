@@ -128,6 +128,7 @@ def key_update(request, access: OrgAccess, key_id: str):
     key, rights = _key_and_rights(request, access, key_id, now)
     if not rights.edit:
         raise PermissionDenied("This key is revoked; revoked keys cannot be edited.")
+    key_status = key.status_at(now)
     form = KeyForm.for_key(key, data=request.POST)
     if form.is_valid():
         try:
@@ -144,6 +145,9 @@ def key_update(request, access: OrgAccess, key_id: str):
             for warning in saved.warnings:
                 messages.warning(request, warning)
             messages.success(request, f"Saved {saved.key.name}.")
+            if request.htmx and saved.key.status_at(now) != key_status:
+                # The status shows outside the section (heading, actions): reload the page.
+                return HttpResponseClientRedirect(saved.key.get_absolute_url())
             if request.htmx:
                 return render(
                     request,

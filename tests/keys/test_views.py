@@ -365,3 +365,33 @@ def test_detail_page_query_count_is_fixed(
 def test_pages_render_for_a_member(client, organization, member, path):
     client.force_login(member)
     assert client.get(url(path, organization)).status_code == 200
+
+
+def test_editing_keeps_an_expiry_with_seconds_and_reloads_when_the_status_changes(
+    client, organization, owner
+):
+    now = timezone.now()
+    key = make_key(organization, owner, expires_at=now + timedelta(seconds=90)).key
+    key.refresh_from_db()
+    client.force_login(owner)
+    shown = key.expires_at.strftime("%Y-%m-%dT%H:%M")
+    response = client.post(
+        url("update", organization, key),
+        {"name": "renamed", "scopes": ["gateway"], "expires_at": shown},
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    before = key.expires_at
+    key.refresh_from_db()
+    assert key.name == "renamed" and key.expires_at == before
+    assert "expires_at" not in AuditEvent.objects.filter(action="key.update").last().details
+
+    VirtualKey.objects.filter(pk=key.pk).update(expires_at=now - timedelta(hours=1))
+    response = client.post(
+        url("update", organization, key),
+        {"name": "renamed", "scopes": ["gateway"], "expires_at": ""},
+        headers=HTMX,
+    )
+    assert response.headers["HX-Redirect"] == url("detail", organization, key)
+    key.refresh_from_db()
+    assert key.expires_at is None and key.status == "active"

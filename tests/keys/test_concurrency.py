@@ -1,0 +1,81 @@
+"""Races on PostgreSQL: concurrent creates cannot give two active keys one name, and concurrent
+rotations leave exactly one current secret with every old one retired (row locks)."""
+
+import threading
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from keys.models import RetiredSecret, VirtualKey
+from keys.secrets import lookup
+from keys.services import KeyAttributes, key_create, key_rotate
+from tests.factories import make_organization, make_user
+from tests.keys.conftest import make_key
+
+THREADS = 12
+
+pytestmark = [
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="row locks (SELECT … FOR UPDATE) are what this tests; SQLite has none",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def run_together(work):
+    barrier = threading.Barrier(THREADS)
+    outcomes = []
+    lock = threading.Lock()
+
+    def worker(number):
+        try:
+            barrier.wait()
+            result = work(number)
+        except Exception as error:  # noqa: BLE001 - the outcome is what the test inspects
+            result = error
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_concurrent_creates_with_one_name_make_one_key():
+    owner = make_user()
+    organization = make_organization("Race keys", owner=owner)
+
+    outcomes = run_together(
+        lambda _: key_create(
+            organization=organization, actor=owner, attributes=KeyAttributes(name="shared")
+        )
+    )
+    refused = [o for o in outcomes if isinstance(o, ValidationError)]
+    assert len(refused) == THREADS - 1
+    assert all("already called shared" in str(error) for error in refused)
+    assert VirtualKey.objects.filter(organization=organization, name="shared").count() == 1
+
+
+def test_concurrent_rotations_keep_one_current_secret():
+    owner = make_user()
+    organization = make_organization("Race rotate", owner=owner)
+    issued = make_key(organization, owner)
+
+    outcomes = run_together(lambda _: key_rotate(key=issued.key, actor=owner, grace="1h"))
+    secrets = [outcome.secret for outcome in outcomes]
+    assert len(set(secrets)) == THREADS
+    key = VirtualKey.objects.get(pk=issued.key.pk)
+    current = [
+        secret for secret in secrets if lookup(secret).usable and not lookup(secret).via_grace
+    ]
+    assert len(current) == 1 and key.secret_last4 == current[0][-4:]
+    # Every earlier secret (the first one and all but the last rotation's) is retired.
+    assert RetiredSecret.objects.filter(key=key).count() == THREADS
+    assert lookup(issued.secret).via_grace
