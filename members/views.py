@@ -69,21 +69,24 @@ def _invitations_context(access: OrgAccess, *, invite_form=None) -> dict:
     }
 
 
-def _page_context(request, access: OrgAccess, **overrides) -> dict:
+def _page_context(request, access: OrgAccess, *, full_page: bool = True, **overrides) -> dict:
+    """The whole page's context; `full_page=False` is just the members table (htmx filter)."""
     filters = MemberFilterForm(request.GET or None)
     search, role, page_number = filters.values()
     page = selectors.members_page(access.organization, search=search, role=role, page=page_number)
     _decorate_memberships(page.memberships, access)
     context = {
         "page": page,
-        "member_total": page.total if not (search or role) else member_count(access.organization),
         "search": search,
         "role_filter": role,
         "role_choices": Role.choices,
         "assignable": assignable_roles(access.permissions),
         "refusal": None,
-        **_invitations_context(access, invite_form=overrides.pop("invite_form", None)),
     }
+    if full_page:
+        filtered = bool(search or role)
+        context["member_total"] = member_count(access.organization) if filtered else page.total
+        context.update(_invitations_context(access, invite_form=overrides.pop("invite_form", None)))
     context.update(overrides)
     return context
 
@@ -120,10 +123,10 @@ def _back_to_list(access: OrgAccess):
 
 @org_view(Capability.VIEW_MEMBERS)
 def member_list(request, access: OrgAccess):
-    context = _page_context(request, access)
     if request.htmx and request.htmx.target == "members-table":
+        context = _page_context(request, access, full_page=False)
         return render(request, f"{PAGE}#members-table", context)
-    return render(request, PAGE, context)
+    return render(request, PAGE, _page_context(request, access))
 
 
 @require_POST
