@@ -74,7 +74,7 @@ def _associated_data(organization_id: int) -> bytes:
     return f"prism/provider-secret/org/{organization_id}".encode()
 
 
-@sensitive_variables("plaintext")
+@sensitive_variables()
 def encrypt(plaintext: str, *, organization_id: int) -> tuple[str, str]:
     """Encrypt under the newest key; returns (key_id, ciphertext as base64 text)."""
     key = configured_keys()[0]
@@ -83,7 +83,7 @@ def encrypt(plaintext: str, *, organization_id: int) -> tuple[str, str]:
     return key.key_id, base64.b64encode(nonce + sealed).decode()
 
 
-@sensitive_variables("plaintext")
+@sensitive_variables()
 def decrypt(ciphertext: str, *, key_id: str, organization_id: int) -> str:
     key = next((key for key in configured_keys() if key.key_id == key_id), None)
     if key is None:
@@ -104,7 +104,7 @@ def decrypt(ciphertext: str, *, key_id: str, organization_id: int) -> str:
     return plaintext.decode()
 
 
-@sensitive_variables("plaintext")
+@sensitive_variables()
 def mask(plaintext: str) -> str:
     """`sk-…abcd`: a recognisable prefix and the last four characters, only for long secrets."""
     if len(plaintext) < 12:

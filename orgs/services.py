@@ -202,7 +202,7 @@ def _host_errors(config: OrgConfig, current: OrgConfig) -> list[ConfigError]:
     return errors
 
 
-@sensitive_variables("plaintext")
+@sensitive_variables()
 def _seal_new_secrets(config: OrgConfig, organization: Organization) -> None:
     for provider in config.providers:
         if isinstance(provider.api_key, SecretStr):
@@ -217,7 +217,9 @@ def _seal_new_secrets(config: OrgConfig, organization: Organization) -> None:
             provider.api_key = StoredSecret(secret_id=row.pk, masked=row.masked)
 
 
-@sensitive_variables("document", "build", "config")
+# Everything below a config service may hold a new provider key in plaintext, so error reports
+# hide every local variable of these frames (the views keep the filter on even with DEBUG).
+@sensitive_variables()
 @transaction.atomic
 def _config_commit(
     *,
@@ -296,6 +298,7 @@ def _config_commit(
     return version
 
 
+@sensitive_variables()
 def config_save(
     *,
     organization: Organization,
@@ -322,6 +325,7 @@ def config_save(
     )
 
 
+@sensitive_variables()
 def config_patch(
     *,
     organization: Organization,
@@ -343,6 +347,7 @@ def config_patch(
     )
 
 
+@sensitive_variables()
 def config_section_update(
     *,
     organization: Organization,
@@ -367,7 +372,7 @@ def config_section_update(
     )
 
 
-@sensitive_variables("values")
+@sensitive_variables()
 def config_provider_save(
     *,
     organization: Organization,
