@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from members.models import LoginThrottle, Membership, User
+from members.models import Invitation, LoginThrottle, Membership, User
 
 
 @admin.register(User)
@@ -35,3 +35,20 @@ class MembershipAdmin(admin.ModelAdmin):
 class LoginThrottleAdmin(admin.ModelAdmin):
     list_display = ["email", "ip_address", "failures", "locked_until"]
     search_fields = ["email", "ip_address"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Read-only: invitations change only through the services (limits, audit, emails)."""
+
+    list_display = ["email", "organization", "role", "invited_by", "created_at", "expires_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "organization__slug", "organization__name"]
+    list_select_related = ["organization", "invited_by"]
+    exclude = ["token_hash"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

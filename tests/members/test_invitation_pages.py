@@ -326,3 +326,17 @@ def test_no_longer_valid_invitation_page(client, organization, owner, admin):
     response = client.get(detail(token))
     assert response.status_code == 403
     assert "no longer valid" in response.content.decode()
+
+
+def test_staff_see_invitations_read_only_in_the_django_admin(client, organization, owner):
+    invitation, token = invite(organization, owner, "ada@example.test")
+    staff = make_user("staff@example.test")
+    staff.is_staff = staff.is_superuser = True
+    staff.save()
+    client.force_login(staff)
+    listing = client.get(reverse("admin:members_invitation_changelist"))
+    assert listing.status_code == 200 and "ada@example.test" in listing.content.decode()
+    page = client.get(reverse("admin:members_invitation_change", args=[invitation.pk]))
+    assert page.status_code == 200
+    assert invitation.token_hash not in page.content.decode() and token not in page.content.decode()
+    assert client.get(reverse("admin:members_invitation_add")).status_code == 403
