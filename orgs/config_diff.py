@@ -7,7 +7,7 @@ secrets are compared by reference and shown only by their masks.
 from dataclasses import dataclass
 from typing import Any
 
-from orgs.config_schema import SECTIONS
+from orgs.config_schema import SECTIONS, OrgConfig
 
 
 @dataclass(frozen=True)
@@ -74,9 +74,21 @@ def _provider_summary(provider: dict) -> str:
     return f"{provider.get('type', '?')}, {count}{state}"
 
 
+def _in_schema_order(document: dict | None) -> dict:
+    """PostgreSQL's jsonb keeps its own key order; list changes in the order of the schema."""
+    if not document:
+        return {}
+    try:
+        return OrgConfig.model_validate(document, context={"untrusted": False}).model_dump(
+            mode="json"
+        )
+    except ValueError:
+        return document
+
+
 def document_changes(before: dict | None, after: dict) -> list[Change]:
-    """Every changed leaf from `before` to `after` (both stored documents), in document order."""
-    before = before or {}
+    """Every changed leaf from `before` to `after` (both stored documents), in schema order."""
+    before, after = _in_schema_order(before), _in_schema_order(after)
     changes: list[Change] = []
     for section in SECTIONS:
         if section == "providers":

@@ -237,13 +237,10 @@ def _config_commit(
     `build(current_config, masked_current_document)` returns the whole new document. Returns
     None when the result equals the current version (nothing to save).
     """
-    # of=("self",): PostgreSQL cannot lock the nullable side of the outer join.
-    locked = (
-        Organization.objects.select_for_update(of=("self",))
-        .select_related("config_version")
-        .get(pk=organization.pk)
-    )
-    version = locked.config_version
+    locked = Organization.objects.select_for_update().get(pk=organization.pk)
+    # Read the version only once the lock is held: a join in the locking query would be
+    # re-checked by PostgreSQL against the old version row and come back empty.
+    version = ConfigVersion.objects.filter(pk=locked.config_version_id).first()
     current = CurrentConfig(
         version=version,
         config=selectors.parse_stored(version.document) if version else OrgConfig(),
