@@ -499,11 +499,12 @@ def config_restore(request, access: OrgAccess, number: int):
                 messages.info(request, f"Version {number} is already the current config.")
             else:
                 messages.success(request, f"Restored version {number} as version {version.number}.")
-    url = _settings_url(access, "history")
     if request.htmx:
-        # Every section may have changed, so reload the whole page.
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
+        # Every section may have changed: load the page the person is on (settings or history)
+        # again. Without its #fragment, so the browser really navigates.
+        current = (request.htmx.current_url_abs_path or "").split("#")[0]
+        return HttpResponseClientRedirect(current or _settings_url(access))
+    return redirect(_settings_url(access, "history"))
 
 
 @require_POST

@@ -1,0 +1,135 @@
+"""Settings > Organization in Chromium: an Admin edits the budget in place and restores the
+previous version; a Member sees it read-only; two editors on one version get a conflict."""
+
+import pytest
+from playwright.sync_api import expect
+
+from orgs.roles import Role
+from tests.browser.conftest import sign_in
+from tests.factories import PASSWORD, add_member, make_organization, make_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def acme(db):
+    owner = make_user("olga@example.test", display_name="Olga Owner")
+    organization = make_organization("Acme AI", owner=owner)
+    admin = add_member(organization, Role.ADMIN, make_user("ada@example.test"))
+    member = add_member(organization, Role.MEMBER, make_user("milo@example.test"))
+    return organization, admin, member
+
+
+def settle(page):
+    """Let the page finish its requests before the live server shuts down."""
+    page.wait_for_load_state("networkidle")
+
+
+def settings_url(live_server, organization):
+    return f"{live_server.url}/o/{organization.slug}/settings/organization/"
+
+
+def test_admin_edits_the_budget_in_place_and_restores_the_previous_version(
+    page, live_server, acme
+):
+    organization, admin, _ = acme
+    sign_in(page, live_server.url, admin.email, PASSWORD)
+    page.goto(settings_url(live_server, organization))
+    budgets = page.locator("#section-budgets")
+    expect(budgets.get_by_text("Unlimited")).to_be_visible()
+
+    budgets.get_by_role("button", name="Edit budgets").click()
+    budgets.get_by_label("Enforce the budget").check()
+    budgets.get_by_label("Limit (USD)").fill("-3")
+    budgets.get_by_role("button", name="Save").click()
+    expect(budgets.get_by_text("budgets.limit: must be at least 0")).to_be_visible()
+
+    budgets.get_by_label("Limit (USD)").fill("250")
+    budgets.get_by_label("Period").select_option("weekly")
+    budgets.get_by_label("When the limit is reached").select_option("warn")
+    budgets.get_by_label("Change note (optional)").fill("Q3 spending cap")
+    budgets.get_by_role("button", name="Save").click()
+
+    expect(page.locator("#toasts").get_by_text("Saved budgets as version 2.")).to_be_visible()
+    expect(budgets.get_by_text("$250.00")).to_be_visible()
+    expect(budgets.get_by_text("Warn only")).to_be_visible()
+    expect(budgets.get_by_role("button", name="Save")).to_have_count(0)
+    history = page.locator("#section-history")
+    expect(history.get_by_role("link", name="v2")).to_be_visible()
+    expect(history.get_by_text("Q3 spending cap")).to_be_visible()
+    expect(history.get_by_text("budgets.limit: null → 250")).to_be_visible()
+    expect(page.locator("#section-version")).to_contain_text("Config version 2")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    history.get_by_role("button", name="Restore version 1").click()
+    expect(page.get_by_text("Restored version 1 as version 3.")).to_be_visible()
+    expect(page.locator("#section-budgets").get_by_text("Unlimited")).to_be_visible()
+    expect(page.locator("#section-history").get_by_text("Restored v1")).to_be_visible()
+    settle(page)
+
+
+def test_member_sees_the_budget_read_only_without_edit_buttons(page, live_server, acme):
+    organization, _, member = acme
+    sign_in(page, live_server.url, member.email, PASSWORD)
+    page.goto(settings_url(live_server, organization))
+    budgets = page.locator("#section-budgets")
+    expect(budgets.get_by_role("heading", name="Budgets")).to_be_visible()
+    expect(budgets.get_by_text("Unlimited")).to_be_visible()
+    expect(budgets.get_by_role("button")).to_have_count(0)
+    expect(page.get_by_role("button", name="Edit budgets")).to_have_count(0)
+    expect(page.get_by_role("button", name="Add provider")).to_have_count(0)
+    expect(page.get_by_role("button", name="Edit as JSON")).to_have_count(0)
+    expect(page.locator("#section-history").get_by_role("button")).to_have_count(0)
+    # Asking for the form by URL still shows the read view.
+    page.goto(settings_url(live_server, organization) + "?edit=budgets")
+    expect(page.locator("#section-budgets").get_by_label("Limit (USD)")).to_have_count(0)
+    settle(page)
+
+
+def test_two_editors_on_one_version_the_second_gets_a_conflict(browser, live_server, acme):
+    organization, admin, _ = acme
+    owner_email = "olga@example.test"
+    first = browser.new_context().new_page()
+    second = browser.new_context().new_page()
+    sign_in(first, live_server.url, owner_email, PASSWORD)
+    sign_in(second, live_server.url, admin.email, PASSWORD)
+    for page in (first, second):
+        page.goto(settings_url(live_server, organization))
+        page.locator("#section-budgets").get_by_role("button", name="Edit budgets").click()
+        expect(page.get_by_label("Limit (USD)")).to_be_visible()
+
+    first.get_by_label("Limit (USD)").fill("100")
+    first.locator("#section-budgets").get_by_role("button", name="Save").click()
+    expect(first.locator("#toasts").get_by_text("Saved budgets as version 2.")).to_be_visible()
+
+    second.get_by_label("Limit (USD)").fill("900")
+    second.locator("#section-budgets").get_by_role("button", name="Save").click()
+    conflict = second.get_by_role("alert").filter(has_text="Conflict")
+    expect(conflict).to_contain_text("version 2 was saved by olga@example.test")
+    expect(conflict).to_contain_text("budgets.limit: null → 100")
+    expect(second.get_by_label("Limit (USD)")).to_have_value("900")
+    second.reload()
+    expect(second.locator("#section-budgets").get_by_text("$100.00")).to_be_visible()
+    for page in (first, second):
+        settle(page)
+        page.context.close()
+
+
+def test_a_second_open_form_follows_the_editors_own_save(page, live_server, acme):
+    """Two sections open at once: saving one does not make the other a stale edit."""
+    organization, admin, _ = acme
+    sign_in(page, live_server.url, admin.email, PASSWORD)
+    page.goto(settings_url(live_server, organization))
+    page.get_by_role("button", name="Edit caching").click()
+    page.get_by_role("button", name="Edit budgets").click()
+    expect(page.get_by_label("Limit (USD)")).to_be_visible()
+
+    page.get_by_label("Limit (USD)").fill("50")
+    page.locator("#section-budgets").get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved budgets as version 2.")).to_be_visible()
+
+    page.get_by_label("Cache responses").check()
+    page.locator("#section-caching").get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved caching as version 3.")).to_be_visible()
+    expect(page.locator("#section-caching").get_by_text("On", exact=True)).to_be_visible()
+    settle(page)
