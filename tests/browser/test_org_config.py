@@ -29,9 +29,7 @@ def settings_url(live_server, organization):
     return f"{live_server.url}/o/{organization.slug}/settings/organization/"
 
 
-def test_admin_edits_the_budget_in_place_and_restores_the_previous_version(
-    page, live_server, acme
-):
+def test_admin_edits_the_budget_in_place_and_restores_the_previous_version(page, live_server, acme):
     organization, admin, _ = acme
     sign_in(page, live_server.url, admin.email, PASSWORD)
     page.goto(settings_url(live_server, organization))
