@@ -49,6 +49,18 @@ def _choices(enum) -> list[tuple[str, str]]:
     return [(member.value, member.value.replace("_", " ").capitalize()) for member in enum]
 
 
+PROVIDER_TYPE_CHOICES = [
+    (ProviderType.OPENAI, "OpenAI"),
+    (ProviderType.ANTHROPIC, "Anthropic"),
+    (ProviderType.AZURE_OPENAI, "Azure OpenAI"),
+    (ProviderType.GOOGLE, "Google"),
+    (ProviderType.BEDROCK, "Amazon Bedrock"),
+    (ProviderType.MISTRAL, "Mistral"),
+    (ProviderType.GROQ, "Groq"),
+    (ProviderType.OPENAI_COMPATIBLE, "OpenAI-compatible"),
+]
+
+
 def _text(value: str) -> str | None:
     value = (value or "").strip()
     return value or None
@@ -103,6 +115,11 @@ class ConfigSectionForm(forms.Form):
         label="Change note (optional)",
         widget=forms.TextInput(attrs={"placeholder": "Why this change? Shown in History."}),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The change note goes under the section's own fields, next to Save.
+        self.order_fields([name for name in self.fields if name != "message"])
 
     def error_path(self, field: str) -> str:
         if field in ("base_version", "message"):
@@ -326,7 +343,7 @@ class ProviderForm(ConfigSectionForm):
 
     original_name = forms.CharField(required=False, widget=forms.HiddenInput)
     name = forms.CharField(max_length=63, help_text="A slug, e.g. openai-prod.")
-    type = forms.CharField(widget=forms.Select(choices=_choices(ProviderType)))
+    type = forms.CharField(widget=forms.Select(choices=PROVIDER_TYPE_CHOICES))
     base_url = forms.CharField(
         required=False,
         max_length=2000,
