@@ -39,4 +39,4 @@ lint: setup
 	$(PYTHON) -m ruff format --check .
 
 bench: setup
-	$(PYTHON) -m pytest -m bench -s tests/benchmarks
+	$(PYTHON) -m pytest -m bench -s tests

@@ -11,7 +11,9 @@ class HtmxMessagesMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if not getattr(request, "htmx", False) or "HX-Redirect" in response.headers:
+        # A redirect or a refresh loads a new page, which shows the messages itself.
+        reloads = {"HX-Redirect", "HX-Refresh", "HX-Location"} & set(response.headers)
+        if not getattr(request, "htmx", False) or reloads:
             return response
         if 300 <= response.status_code < 400:
             return response

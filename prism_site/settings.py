@@ -148,8 +148,11 @@ if not PROVIDER_SECRET_KEYS:
             os.close(_fd)
             try:  # link() is atomic: concurrent first starts agree on one key
                 os.link(_draft, PROVIDER_SECRET_DEV_KEY_FILE)
-                print(f"Generated a development PROVIDER_SECRET_KEYS key in "
-                      f"{PROVIDER_SECRET_DEV_KEY_FILE}", file=sys.stderr)
+                print(
+                    f"Generated a development PROVIDER_SECRET_KEYS key in "
+                    f"{PROVIDER_SECRET_DEV_KEY_FILE}",
+                    file=sys.stderr,
+                )
             except FileExistsError:
                 pass
             finally:
@@ -219,6 +222,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+DEFAULT_EXCEPTION_REPORTER_FILTER = "prism_site.error_reports.AlwaysSafeExceptionReporterFilter"
 
 LOGGING = {
     "version": 1,

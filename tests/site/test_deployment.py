@@ -9,8 +9,10 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from keys.models import VirtualKey
 from members.models import Membership, User
 from orgs.models import Organization
+from orgs.selectors import organization_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,6 +88,11 @@ def test_demo_data_is_idempotent_and_gives_one_user_per_role(capsys):
         "viewer@demo.prism.test": "viewer",
     }
     assert User.objects.count() == 4
+    # Sample config and keys, made once.
+    config = organization_config(organization)
+    assert [provider.name for provider in config.providers] == ["openai-main", "anthropic-main"]
+    assert config.budgets.enabled and config.budgets.limit == 500
+    assert VirtualKey.objects.filter(organization=organization).count() == 2
     output = capsys.readouterr().out
     assert "viewer@demo.prism.test" in output and "Password" in output
 

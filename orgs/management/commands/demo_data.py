@@ -3,11 +3,14 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from keys.models import VirtualKey
+from keys.services import KeyAttributes, key_create
 from members.models import Membership, User
 from members.services import membership_add, membership_change_role
 from orgs.models import Organization
 from orgs.roles import Role
-from orgs.services import organization_create
+from orgs.selectors import organization_config
+from orgs.services import config_provider_save, config_section_update, organization_create
 
 DEMO_ORG_SLUG = "demo"
 DEMO_PASSWORD = "prism-demo-password"  # noqa: S105 - printed for newcomers on purpose
@@ -48,9 +51,56 @@ class Command(BaseCommand):
                     organization=organization, membership_id=membership.pk, role=role, actor=owner
                 )
 
+        self._sample_config_and_keys(organization, users)
+
         self.stdout.write(
             self.style.SUCCESS(f"Demo organization: {organization.name} (/o/{organization.slug}/)")
         )
         self.stdout.write(f"Password for every demo user: {DEMO_PASSWORD}")
         for role in Role:
             self.stdout.write(f"  {role.label:<7} {demo_email(role)}")
+
+    def _sample_config_and_keys(self, organization, users):
+        """Give a newcomer something to look at: providers, a budget and a few keys."""
+        admin = users[Role.ADMIN]
+        config = organization_config(organization)
+        if not config.providers:
+            for values in (
+                {
+                    "name": "openai-main",
+                    "type": "openai",
+                    "models": ["gpt-4o", "gpt-4o-mini"],
+                    "api_key": "sk-demo-openai-placeholder-0000",
+                },
+                {
+                    "name": "anthropic-main",
+                    "type": "anthropic",
+                    "models": ["claude-sonnet-4", "claude-haiku-4"],
+                    "api_key": "sk-ant-demo-placeholder-0000",
+                },
+            ):
+                config_provider_save(
+                    organization=organization,
+                    actor=admin,
+                    base_version=None,
+                    original_name=None,
+                    values=values,
+                    message=f"Demo data: {values['name']}",
+                )
+            config_section_update(
+                organization=organization,
+                actor=admin,
+                base_version=None,
+                section="budgets",
+                values={"enabled": True, "limit": "500", "period": "monthly"},
+                message="Demo data: monthly budget",
+            )
+        if not VirtualKey.objects.filter(organization=organization).exists():
+            for creator, attributes in (
+                (admin, KeyAttributes(name="production-backend", rate_limit_rpm=600)),
+                (
+                    users[Role.MEMBER],
+                    KeyAttributes(name="notebook-experiments", allowed_models=["gpt-4o-mini"]),
+                ),
+            ):
+                key_create(organization=organization, actor=creator, attributes=attributes)
