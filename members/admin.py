@@ -13,11 +13,11 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["email", "display_name"]
     fieldsets = [
         (None, {"fields": ["email", "password", "display_name"]}),
-        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
+        # Org groups are derived from memberships; editing them here would bypass the roles.
+        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
-    filter_horizontal = ["groups"]
     list_filter = ["is_staff", "is_active"]
 
 
@@ -27,8 +27,18 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role"]
     search_fields = ["user__email", "organization__name", "organization__slug"]
     list_select_related = ["user", "organization"]
-    # Role changes must go through the services that keep guardian permissions in step.
+    # Role changes and removals go through the services that keep guardian permissions in
+    # step and an Owner in every org; the admin only shows memberships.
     readonly_fields = ["user", "organization", "role", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(LoginThrottle)

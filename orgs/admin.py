@@ -4,13 +4,36 @@ where the record must not change)."""
 from django.contrib import admin
 
 from orgs.models import AuditEvent, ConfigVersion, Organization, ProviderSecret
+from orgs.services import organization_delete
 
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
+    """Read-only but deletable: a delete goes through the service that removes the org's
+    permission groups too; renames belong to the Owner's settings page (audited)."""
+
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name", "slug"]
-    readonly_fields = ["slug", "created_at", "config_version"]
+    readonly_fields = ["name", "slug", "billing_email", "created_at", "config_version"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_deleted_objects(self, objs, request):
+        # Everything of an org goes with it, including the rows staff may not delete one by one
+        # (audit events, config versions, memberships).
+        deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
+    def delete_model(self, request, obj):
+        organization_delete(organization=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for organization in queryset:
+            organization_delete(organization=organization, actor=request.user)
 
 
 @admin.register(AuditEvent)
@@ -20,7 +43,14 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["actor_email", "target", "organization__slug"]
     list_select_related = ["organization"]
 
+    # The audit log is append-only, for staff too.
+    def has_add_permission(self, request):
+        return False
+
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

@@ -49,14 +49,6 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
 ROLE_RANK: dict[Role, int] = {Role.VIEWER: 10, Role.MEMBER: 20, Role.ADMIN: 30, Role.OWNER: 40}
 
 
-def role_can(role: str, capability: Capability) -> bool:
-    return capability in ROLE_CAPABILITIES[Role(role)]
-
-
-def role_at_most(role: str, ceiling: str) -> bool:
-    return ROLE_RANK[Role(role)] <= ROLE_RANK[Role(ceiling)]
-
-
 def capability_needed_to_manage(role: str) -> Capability:
     """Touching a member who has (or is to get) this role needs the returned capability."""
     return Capability.MANAGE_OWNERS if Role(role) == Role.OWNER else Capability.MANAGE_MEMBERS
