@@ -181,6 +181,8 @@ class IssuedInvitation:
 class InvitationBatch:
     issued: list[IssuedInvitation] = field(default_factory=list)
     already_members: list[str] = field(default_factory=list)
+    # (address, why) for addresses left out because the inviter may not touch their invitation.
+    refused: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -304,7 +306,8 @@ def invitations_send(
 ) -> InvitationBatch:
     """Invite each address (at most 50); an open invitation to the same address is refreshed.
 
-    Addresses that already belong to members are skipped and listed in the result. The emails
+    Addresses that already belong to members are skipped and listed in the result, and so are
+    addresses whose open invitation has a role the inviter may not manage. The emails
     go out after the transaction commits; `base_url` (scheme and host) starts their links.
     """
     addresses = _normalized_addresses(emails)
@@ -319,20 +322,36 @@ def invitations_send(
             "user__email", flat=True
         )
     )
-    addresses_to_invite = [address for address in addresses if address not in members]
-    _check_invitation_limits(
-        organization=organization, sender=inviter, addresses=addresses_to_invite
-    )
-
     open_invitations = {
         invitation.email: invitation
         for invitation in Invitation.objects.select_for_update().filter(
             organization=organization,
-            email__in=addresses_to_invite,
+            email__in=[address for address in addresses if address not in members],
             accepted_at__isnull=True,
             revoked_at__isnull=True,
         )
     }
+    # Refreshing replaces the role and the link: an Admin must not downgrade (and so cancel)
+    # an Owner's pending Owner invitation by inviting the same address.
+    permissions = organization_permissions(inviter, organization)
+    refused = [
+        (
+            invitation.email,
+            f"{invitation.email} has a pending {Role(invitation.role).label} invitation, "
+            "which only an Owner can change.",
+        )
+        for invitation in open_invitations.values()
+        if capability_needed_to_manage(invitation.role).value not in permissions
+    ]
+    refused_addresses = {address for address, _ in refused}
+    addresses_to_invite = [
+        address
+        for address in addresses
+        if address not in members and address not in refused_addresses
+    ]
+    _check_invitation_limits(
+        organization=organization, sender=inviter, addresses=addresses_to_invite
+    )
     now = timezone.now()
     issued = []
     for address in addresses_to_invite:
@@ -388,7 +407,7 @@ def invitations_send(
         ]
     )
     _deliver_on_commit(issued, base_url)
-    return InvitationBatch(issued=issued, already_members=sorted(members))
+    return InvitationBatch(issued=issued, already_members=sorted(members), refused=sorted(refused))
 
 
 def _open_invitation(organization: Organization, invitation_id: int) -> Invitation:

@@ -229,6 +229,8 @@ def invitation_create(request, access: OrgAccess):
             for message in error.message_dict.get("emails", error.messages):
                 form.add_error("emails", message)
         else:
+            if batch.refused and not batch.issued and not batch.already_members:
+                return _refused(request, access, _refusals_message(batch))
             _report_batch(request, batch, form.cleaned_data["role"])
             if request.htmx:
                 return _invitations_section(request, access)
@@ -247,6 +249,12 @@ def _report_batch(request, batch: services.InvitationBatch, role: Role) -> None:
         messages.info(
             request, f"Already a member, not invited: {', '.join(batch.already_members)}."
         )
+    if batch.refused:
+        messages.error(request, _refusals_message(batch))
+
+
+def _refusals_message(batch: services.InvitationBatch) -> str:
+    return " ".join(f"Not invited: {reason}" for _, reason in batch.refused)
 
 
 def _invitation_action(request, access: OrgAccess, action, success_message):

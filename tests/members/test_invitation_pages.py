@@ -83,6 +83,42 @@ def test_invalid_invitations_show_the_error_by_the_field(
     assert not Invitation.objects.exists()
 
 
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_re_inviting_an_owner_invitee_is_refused_by_name_and_the_rest_go_out(
+    client, organization, owner, admin, htmx
+):
+    boss, _ = invite(organization, owner, "boss@example.test", Role.OWNER)
+    client.force_login(admin)
+    response = client.post(
+        invite_url(organization),
+        {"emails": "boss@example.test, ada@example.test", "role": "viewer"},
+        headers=HTMX if htmx else {},
+        follow=not htmx,
+    )
+    assert response.status_code == 200
+    refusal = (
+        "Not invited: boss@example.test has a pending Owner invitation, which only an Owner "
+        "can change."
+    )
+    if htmx:
+        assert toasts(response) == ["Invited ada@example.test as Viewer.", refusal]
+    else:
+        page = response.content.decode()
+        assert "Invited ada@example.test as Viewer." in page and refusal in page
+    assert Invitation.objects.get(pk=boss.pk).role == Role.OWNER
+
+
+def test_re_inviting_only_an_owner_invitee_is_a_visible_refusal(client, organization, owner, admin):
+    invite(organization, owner, "boss@example.test", Role.OWNER)
+    client.force_login(admin)
+    response = client.post(
+        invite_url(organization), {"emails": "boss@example.test", "role": "viewer"}
+    )
+    assert response.status_code == 403
+    assert "boss@example.test has a pending Owner invitation" in response.content.decode()
+    assert Invitation.objects.get().role == Role.OWNER
+
+
 def test_admin_cannot_pick_owner_in_the_form(client, organization, admin):
     client.force_login(admin)
     response = client.post(invite_url(organization), {"emails": "x@example.test", "role": "owner"})

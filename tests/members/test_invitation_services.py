@@ -98,6 +98,33 @@ def test_inviting_again_refreshes_the_one_open_invitation(organization, owner, a
     assert invitation_for_token(new_token).pk == first.pk
 
 
+def test_an_admin_cannot_overwrite_a_pending_owner_invitation(organization, owner, admin):
+    boss, boss_token = invite(organization, owner, "boss@example.test", Role.OWNER)
+    batch = invitations_send(
+        organization=organization,
+        emails=["boss@example.test", "ada@example.test"],
+        role=Role.VIEWER,
+        inviter=admin,
+        base_url=BASE_URL,
+    )
+    assert [item.invitation.email for item in batch.issued] == ["ada@example.test"]
+    assert [email for email, _ in batch.refused] == ["boss@example.test"]
+    assert "pending Owner invitation" in batch.refused[0][1]
+    boss.refresh_from_db()
+    assert (boss.role, boss.invited_by) == (Role.OWNER, owner)
+    assert invitation_for_token(boss_token).pk == boss.pk, "the Owner's link still works"
+    assert InvitationEmail.objects.filter(invitation=boss).count() == 1
+    assert not AuditEvent.objects.filter(
+        actor=admin, action="invitation.create", target="boss@example.test"
+    ).exists()
+
+
+def test_an_owner_may_refresh_an_owner_invitation(organization, owner):
+    boss, _ = invite(organization, owner, "boss@example.test", Role.OWNER)
+    again, _ = invite(organization, owner, "boss@example.test", Role.ADMIN)
+    assert again.pk == boss.pk and again.role == Role.ADMIN
+
+
 def test_a_batch_skips_members_and_duplicates(organization, owner, member):
     batch = invitations_send(
         organization=organization,
