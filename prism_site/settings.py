@@ -228,7 +228,35 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "prism_site.error_reports.AlwaysSafeExceptio
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Refused invitation pages (403/410), CSRF failures and runserver's request lines carry the
+    # path: its invitation token is replaced with "…" before any handler sees the record.
+    "filters": {"invitation_tokens": {"()": "prism_site.log_filters.InvitationTokenFilter"}},
+    "formatters": {
+        # Django's own runserver format, restated because configuring a logger drops its handlers.
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {
+            "level": "INFO",
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "django.request": {"filters": ["invitation_tokens"]},
+        "django.security.csrf": {"filters": ["invitation_tokens"]},
+        "django.server": {
+            "handlers": ["django.server"],
+            "filters": ["invitation_tokens"],
+            "level": "INFO",
+            "propagate": False,
+        },
+    },
 }
