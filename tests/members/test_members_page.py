@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from members.models import Membership
+from members.models import Invitation, Membership
 from orgs.models import AuditEvent
 from orgs.roles import Role
 from tests.factories import add_member, make_user
@@ -377,3 +377,24 @@ def test_last_seen_is_one_update_at_most_every_few_minutes(client, organization,
     page = page_of(client, organization)
     row = page.split(f'id="member-{membership_of(member, organization).pk}"')[1].split("</tr>")[0]
     assert "3\xa0days ago" in row
+
+
+# ---- Pending invitations -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "sees_error"),
+    [("owner", True), ("admin", True), ("member", False), ("viewer", False)],
+)
+def test_only_those_who_manage_members_see_the_mail_server_error(
+    client, users_by_role, organization, owner, role, sees_error
+):
+    invitation, _ = invite(organization, owner, "ada@example.test")
+    Invitation.objects.filter(pk=invitation.pk).update(
+        delivery_failed_at=timezone.now(),
+        delivery_error="SMTPRecipientsRefused: 550 relay.internal.example rejected",
+    )
+    client.force_login(users_by_role[role])
+    pending = page_of(client, organization).split("Pending invitations")[1]
+    assert "ada@example.test" in pending and "Not delivered" in pending
+    assert ("relay.internal.example" in pending) == sees_error
