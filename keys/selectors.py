@@ -6,7 +6,7 @@ from datetime import datetime
 from django.http import Http404
 
 from keys.models import KeyStatus, RetiredSecret, VirtualKey
-from keys.permissions import KeyRights, key_rights, own_key_permissions
+from keys.permissions import KeyRights, creators_capabilities, key_rights, own_key_permissions
 from keys.policy import OrgLimits, org_limits_from_config
 from orgs.selectors import organization_config
 
@@ -37,7 +37,8 @@ def key_inventory_page(
     before_id: int | None = None,
     size: int = KEY_PAGE_SIZE,
 ) -> InventoryPage:
-    """Newest first, keyset-paginated on id (two queries whatever the number of keys)."""
+    """Newest first, keyset-paginated on id (two queries whatever the number of keys, and one
+    more when the page holds admin-scoped keys of other creators)."""
     keys = (
         VirtualKey.objects.filter(organization=organization)
         .with_status(status or "", now)
@@ -52,12 +53,18 @@ def key_inventory_page(
     next_before = page[size - 1].id if len(page) > size else None
     page = page[:size]
     own = own_key_permissions(user, page)
+    creators = creators_capabilities(user, page)
     rows = [
         InventoryRow(
             key=key,
             status=key.status_at(now),
             rights=key_rights(
-                key, capabilities=capabilities, own=own.get(key.pk, frozenset()), now=now
+                key,
+                user=user,
+                capabilities=capabilities,
+                own=own.get(key.pk, frozenset()),
+                creators=creators,
+                now=now,
             ),
         )
         for key in page

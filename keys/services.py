@@ -25,6 +25,8 @@ from keys.models import (
 )
 from keys.permissions import (
     actor_key_rights,
+    covers_creator_role,
+    creator_capabilities,
     creator_rights_grant,
     may_grant_admin_scope,
 )
@@ -86,6 +88,7 @@ def _clean_attributes(
     *,
     organization: Organization,
     org_limits: OrgLimits,
+    actor,
     actor_capabilities: frozenset[str],
     key: VirtualKey | None,
     now: datetime,
@@ -110,21 +113,26 @@ def _clean_attributes(
     elif unknown := [scope for scope in scopes if scope not in valid_scopes]:
         refuse("scopes", f"{', '.join(unknown)} is not a scope; use gateway and/or admin.")
     elif Scope.ADMIN.value in scopes and Scope.ADMIN.value not in (key.scopes if key else []):
+        creator_role = creator_capabilities(key) if key is not None else None
         if not may_grant_admin_scope(actor_capabilities):
             refuse(
                 "scopes",
                 "the admin scope acts with its creator's role, and yours cannot change config or "
                 "manage keys; use the gateway scope, or ask an Admin or Owner.",
             )
-        elif key is not None and not may_grant_admin_scope(
-            organization_permissions(key.created_by, organization)
-            if key.created_by
-            else frozenset()
-        ):
+        elif key is not None and not may_grant_admin_scope(creator_role):
             refuse(
                 "scopes",
                 "the admin scope acts with this key's creator's role, which cannot change config "
                 "or manage keys; create a new key of your own instead.",
+            )
+        elif key is not None and not covers_creator_role(
+            key, user=actor, capabilities=actor_capabilities, creator_capabilities=creator_role
+        ):
+            refuse(
+                "scopes",
+                "the admin scope acts with this key's creator's role, which can do more than "
+                "yours; ask the creator or an Owner to add it, or create a new key of your own.",
             )
 
     expires_at = attributes.expires_at
@@ -266,6 +274,7 @@ def key_create(
         attributes,
         organization=organization,
         org_limits=organization_limits(organization),
+        actor=actor,
         actor_capabilities=capabilities,
         key=None,
         now=now,
@@ -319,6 +328,7 @@ def key_update(
         attributes,
         organization=organization,
         org_limits=organization_limits(organization),
+        actor=actor,
         actor_capabilities=organization_permissions(actor, organization),
         key=key,
         now=now,
@@ -372,7 +382,11 @@ def key_rotate(
     now = now or timezone.now()
     key = _locked_key(key)
     if not actor_key_rights(actor, key, now=now).rotate:
-        raise ActionRefused(refusal_message(key, "rotate", now))
+        raise ActionRefused(
+            refusal_message(
+                key, "rotate", now, capabilities=organization_permissions(actor, key.organization)
+            )
+        )
     try:
         grace_period = GRACE_DURATIONS[RotationGrace(grace)]
     except ValueError:
@@ -438,10 +452,22 @@ def key_revoke(
     return key
 
 
-def refusal_message(key: VirtualKey, verb: str, now: datetime) -> str:
+def refusal_message(
+    key: VirtualKey, verb: str, now: datetime, *, capabilities: frozenset[str] = frozenset()
+) -> str:
+    """Why `verb` is refused; `capabilities` are the actor's in the key's org."""
     status = key.status_at(now)
     if status == "revoked":
         return f"This key is already revoked; there is nothing left to {verb}."
     if verb == "rotate" and status == "expired":
         return "This key has expired; an Admin can extend its expiry before it is rotated."
+    if (
+        verb == "rotate"
+        and Capability.MANAGE_KEYS.value in capabilities
+        and Scope.ADMIN.value in key.scopes
+    ):
+        return (
+            "This key has the admin scope, so it acts with its creator's role, which can do more "
+            "than yours; ask its creator or an Owner to rotate it, or revoke it."
+        )
     return f"You can {verb} only keys you created; Admins and Owners can {verb} any key."

@@ -16,7 +16,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from keys import selectors, services
 from keys.forms import KeyFilterForm, KeyForm, RotateForm
-from keys.permissions import key_rights, own_key_permissions
+from keys.permissions import creators_capabilities, key_rights, own_key_permissions
 from keys.policy import effective_policy, period_window
 from members.login_throttle import client_ip
 from orgs.access import OrgAccess, org_view
@@ -25,8 +25,15 @@ from orgs.roles import Capability
 
 def _key_and_rights(request, access: OrgAccess, key_id: str, now):
     key = selectors.key_in_organization(access.organization, key_id)
-    own = own_key_permissions(request.user, [key]).get(key.pk, frozenset())
-    return key, key_rights(key, capabilities=access.permissions, own=own, now=now)
+    rights = key_rights(
+        key,
+        user=request.user,
+        capabilities=access.permissions,
+        own=own_key_permissions(request.user, [key]).get(key.pk, frozenset()),
+        creators=creators_capabilities(request.user, [key]),
+        now=now,
+    )
+    return key, rights
 
 
 def _one_time_secret(request, *, template: str, context: dict):
@@ -166,7 +173,9 @@ def key_rotate(request, access: OrgAccess, key_id: str):
     now = timezone.now()
     key, rights = _key_and_rights(request, access, key_id, now)
     if not rights.rotate:
-        raise PermissionDenied(services.refusal_message(key, "rotate", now))
+        raise PermissionDenied(
+            services.refusal_message(key, "rotate", now, capabilities=access.permissions)
+        )
     form = RotateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         issued = services.key_rotate(

@@ -15,6 +15,17 @@ def _key_of(role: str):
     return kwargs
 
 
+def _admin_scoped_key_of(role: str):
+    """URL kwargs for an admin-scoped key (it acts with its creator's role) made by `role`."""
+
+    def kwargs(ctx):
+        creator = ctx.users[role]
+        key = make_key(ctx.organization, creator, name=f"{role}-automation", scopes=["admin"]).key
+        return {"slug": ctx.organization.slug, "key_id": key.public_id}
+
+    return kwargs
+
+
 def _key_of_other_org(ctx):
     outsider = ctx.users["outsider"]
     other = outsider.memberships.get().organization
@@ -156,6 +167,31 @@ ROUTES = [
         expect(LOGIN, 404, 403, 403, 200, 200),
         kwargs=_key_of("owner"),
         label="(someone else's key, confirm page)",
+    ),
+    # Rotating hands over a secret that acts as the creator: an Admin may not take an Owner's.
+    Route(
+        "keys:rotate",
+        expect(LOGIN, 404, 403, 403, 403, 200),
+        method="POST",
+        kwargs=_admin_scoped_key_of("owner"),
+        data=_grace,
+        label="(an Owner's admin-scoped key)",
+    ),
+    Route(
+        "keys:rotate",
+        expect(LOGIN, 404, 403, 403, 200, 200),
+        method="POST",
+        kwargs=_admin_scoped_key_of("admin"),
+        data=_grace,
+        label="(an Admin's admin-scoped key)",
+    ),
+    Route(
+        "keys:update",
+        expect(LOGIN, 404, 403, 403, 400, 302),
+        method="POST",
+        kwargs=_key_of("owner"),
+        data=lambda ctx: {"name": "owner-service", "scopes": ["gateway", "admin"]},
+        label="(add the admin scope to an Owner's key)",
     ),
     Route(
         "keys:rotate",

@@ -7,8 +7,15 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from keys.models import KeyPermission, Scope, VirtualKey, VirtualKeyUserObjectPermission
+from keys.models import (
+    KeyPermission,
+    RetiredSecret,
+    Scope,
+    VirtualKey,
+    VirtualKeyUserObjectPermission,
+)
 from keys.permissions import admin_scope_capabilities, own_key_permissions
+from keys.secrets import lookup
 from keys.services import KeyAttributes, key_create, key_revoke, key_rotate, key_update
 from members.models import Membership
 from members.services import membership_change_role
@@ -181,6 +188,64 @@ def test_admin_cannot_add_the_admin_scope_to_a_members_key(organization, admin, 
     with pytest.raises(ValidationError) as excinfo:
         key_update(key=key, actor=admin, attributes=KeyAttributes(name=key.name, scopes=["admin"]))
     assert "this key's creator's role" in errors_of(excinfo)["scopes"][0]
+
+
+def test_admin_cannot_add_the_admin_scope_to_an_owners_key(organization, owner, admin):
+    # The scope would act with the Owner's role: manage_owners, manage_organization.
+    key = make_key(organization, owner).key
+    audited = AuditEvent.objects.count()
+    with pytest.raises(ValidationError) as excinfo:
+        key_update(
+            key=key,
+            actor=admin,
+            attributes=KeyAttributes(name=key.name, scopes=["gateway", "admin"]),
+        )
+    assert errors_of(excinfo)["scopes"] == [
+        "scopes: the admin scope acts with this key's creator's role, which can do more than "
+        "yours; ask the creator or an Owner to add it, or create a new key of your own."
+    ]
+    key.refresh_from_db()
+    assert key.scopes == ["gateway"] and AuditEvent.objects.count() == audited
+
+
+def test_admin_cannot_rotate_an_owners_admin_scoped_key_but_may_revoke_it(
+    organization, owner, admin
+):
+    issued = make_key(organization, owner, scopes=["gateway", "admin"])
+    key = issued.key
+    with pytest.raises(ActionRefused, match="acts with its creator's role"):
+        key_rotate(key=key, actor=admin, grace="none")
+    key.refresh_from_db()
+    assert key.rotated_at is None and lookup(issued.secret).usable
+    assert not RetiredSecret.objects.filter(key=key).exists()
+    assert not AuditEvent.objects.filter(action="key.rotate").exists()
+    key_revoke(key=key, actor=admin)
+    assert not lookup(issued.secret).usable
+
+
+def test_the_check_reads_the_creators_current_role(organization, owner, admin):
+    # An Admin's admin-scoped key, its creator since promoted: it now acts as an Owner.
+    peer = add_member(organization, Role.ADMIN)
+    key = make_key(organization, peer, scopes=["gateway", "admin"]).key
+    key_rotate(key=key, actor=admin, grace="none")
+    membership = Membership.objects.get(user=peer, organization=organization)
+    membership_change_role(
+        organization=organization, membership_id=membership.pk, role=Role.OWNER, actor=owner
+    )
+    with pytest.raises(ActionRefused, match="acts with its creator's role"):
+        key_rotate(key=key, actor=admin, grace="none")
+
+
+def test_owner_may_add_the_admin_scope_to_and_rotate_an_admins_key(organization, owner, admin):
+    key = make_key(organization, admin).key
+    saved = key_update(
+        key=key, actor=owner, attributes=KeyAttributes(name=key.name, scopes=["gateway", "admin"])
+    )
+    assert saved.key.scopes == ["admin", "gateway"]
+    rotated = key_rotate(key=key, actor=owner, grace="none")
+    assert lookup(rotated.secret).usable
+    # Its creator may always rotate their own key.
+    key_rotate(key=key, actor=admin, grace="none")
 
 
 def test_creator_gets_rotate_and_revoke_rights_on_the_key(organization, member):

@@ -313,6 +313,55 @@ def test_member_cannot_rotate_someone_elses_key(client, organization, owner, mem
     assert toast == "You can rotate only keys you created; Admins and Owners can rotate any key."
 
 
+def test_admin_cannot_turn_an_owners_key_into_an_owner_key(client, organization, owner, admin):
+    gateway = make_key(organization, owner, name="olivia-web").key
+    scoped = make_key(organization, owner, name="olivia-automation", scopes=["gateway", "admin"])
+    client.force_login(admin)
+    edit = client.post(
+        url("update", organization, gateway),
+        {"name": gateway.name, "scopes": ["gateway", "admin"]},
+        headers=HTMX,
+    )
+    assert edit.status_code == 200
+    assert "scopes: the admin scope acts with this key&#x27;s creator&#x27;s role" in text(edit)
+    gateway.refresh_from_db()
+    assert gateway.scopes == ["gateway"]
+
+    refusal = (
+        "This key has the admin scope, so it acts with its creator's role, which can do more "
+        "than yours; ask its creator or an Owner to rotate it, or revoke it."
+    )
+    for response in (
+        client.get(url("rotate", organization, scoped.key), headers=HTMX),
+        client.post(url("rotate", organization, scoped.key), {"grace": "none"}, headers=HTMX),
+    ):
+        assert response.status_code == 403
+        assert json.loads(response.headers["HX-Trigger"])["toast"][0]["message"] == refusal
+    scoped.key.refresh_from_db()
+    assert scoped.key.rotated_at is None and lookup(scoped.secret).usable
+    detail = text(client.get(url("detail", organization, scoped.key)))
+    assert "Rotate…" not in detail and "Revoke…" in detail
+    inventory = text(client.get(url("list", organization)))
+    assert f"Rotate {scoped.key.name}" not in inventory
+    assert f"Rotate {gateway.name}" in inventory and f"Revoke {scoped.key.name}" in inventory
+
+
+def test_owner_rotates_an_admins_admin_scoped_key(client, organization, owner, admin):
+    issued = make_key(organization, admin, scopes=["gateway", "admin"])
+    other = make_key(organization, admin, name="adam-gateway").key
+    client.force_login(owner)
+    assert f"Rotate {issued.key.name}" in text(client.get(url("list", organization)))
+    response = client.post(url("rotate", organization, issued.key), {"grace": "none"})
+    assert response.status_code == 200 and "no-store" in response.headers["Cache-Control"]
+    assert not lookup(issued.secret).usable
+    edit = client.post(
+        url("update", organization, other), {"name": other.name, "scopes": ["gateway", "admin"]}
+    )
+    assert edit.status_code == 302
+    other.refresh_from_db()
+    assert other.scopes == ["admin", "gateway"]
+
+
 def test_rotate_with_a_bad_grace_is_refused_with_the_field_named(client, organization, owner):
     key = make_key(organization, owner).key
     client.force_login(owner)
