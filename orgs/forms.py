@@ -468,19 +468,58 @@ class ConfigDocumentForm(ConfigSectionForm):
 
     def safe_text(self, stored_masks: set[str]) -> str:
         """The submitted text for re-display, with any typed API key replaced (never echoed)."""
+        text = self.data.get("document", "")
+        try:
+            # Rebuilt from what JSON itself reads, so no spelling of the member (escapes,
+            # duplicates) can carry a key past the replacement.
+            document = _without_typed_keys(json.loads(text), stored_masks)
+            shown = json.dumps(document, indent=2, ensure_ascii=False)
+            # A lone surrogate ("\ud800" is valid JSON) cannot be sent as UTF-8: keep it escaped.
+            return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", shown)
+        except (ValueError, RecursionError):
+            pass
 
         def replace(match: re.Match) -> str:
+            value = match.group(2)
+            if value == "null":
+                return match.group(0)
             try:
-                value = json.loads(f'"{match.group(2)}"')
+                kept = json.loads(value) in stored_masks
             except ValueError:
-                value = None
-            return match.group(0) if value in stored_masks else f'{match.group(1)}"{RETYPE_KEY}"'
+                kept = False
+            return match.group(0) if kept else f'{match.group(1)}"{RETYPE_KEY}"'
 
-        return _API_KEY_VALUE.sub(replace, self.data.get("document", ""))
+        return _API_KEY_VALUE.sub(replace, text)
+
+
+def _without_typed_keys(value: Any, stored_masks: set[str]) -> Any:
+    """`value` with every `api_key` member, wherever it is (a key pasted in the wrong place
+    would be echoed just the same), replaced unless it is null or the mask of a stored key."""
+    if isinstance(value, list):
+        return [_without_typed_keys(item, stored_masks) for item in value]
+    if not isinstance(value, dict):
+        return value
+    cleaned = {}
+    for name, item in value.items():
+        if name != "api_key":
+            cleaned[name] = _without_typed_keys(item, stored_masks)
+        elif item is None or (isinstance(item, str) and item in stored_masks):
+            cleaned[name] = item
+        else:
+            cleaned[name] = RETYPE_KEY
+    return cleaned
 
 
 RETYPE_KEY = "…paste the key again…"
-_API_KEY_VALUE = re.compile(r'("api_key"\s*:\s*)"((?:[^"\\]|\\.)*)"')
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# For text that is not JSON: the member name in any spelling JSON allows (each letter may be a
+# \u escape), quoted or not, then its value: a string (cut at the line end when it is never
+# closed, as a string cannot span lines) or a bare word.
+_API_KEY_NAME = "".join(rf"(?:{re.escape(c)}|\\u{ord(c):04x})" for c in "api_key")
+_API_KEY_VALUE = re.compile(
+    rf"""(["']?{_API_KEY_NAME}["']?\s*:\s*)("(?:[^"\\\n]|\\.)*"?|[^\s,}}\]]+)""",
+    re.IGNORECASE,
+)
 
 
 class BillingForm(forms.Form):

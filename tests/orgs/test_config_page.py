@@ -424,6 +424,17 @@ def test_a_refused_json_edit_never_echoes_a_typed_key(client, organization, admi
     assert "sk-…1111" in html and "…paste the key again…" in html
 
 
+def test_a_refused_json_edit_shows_a_lone_surrogate_escaped(client, organization, admin):
+    client.force_login(admin)
+    response = client.post(
+        reverse("orgs:config_document_edit", args=[organization.slug]),
+        {"base_version": 1, "document": '{"budgets": {"period": "\\ud800"}}'},
+    )
+    html = response.content.decode()
+    assert response.status_code == 400 and "budgets.period: " in html
+    assert "&quot;\\ud800&quot;" in html
+
+
 # -- History and restore ----------------------------------------------------------------------
 
 

@@ -228,6 +228,39 @@ def test_the_canary_is_never_echoed_by_a_refused_form(client, organization, admi
     assert "providers[0].weight: must be a whole number" in body and CANARY not in body
 
 
+# JSON lets a member name and its value be spelled with \u escapes; the tail of the canary is
+# what must never come back, however it was typed.
+ESCAPED_CANARY = "\\u0073" + CANARY[1:]
+REFUSED_DOCUMENTS = {
+    "valid JSON, refused by the schema": (
+        '{"providers": [{"name": "x", "type": "openai", "api\\u005fkey": "%s", "bogus": 1}]}',
+        "providers[0].bogus: unknown field",
+    ),
+    "not JSON (a trailing comma)": (
+        '{"providers": [{"name": "x", "type": "openai", "\\u0061pi_key": "%s",}]}',
+        "document: not valid JSON",
+    ),
+    "not JSON (the key's string never closed)": (
+        '{"providers": [{"name": "x", "type": "openai", "api_key": "%s',
+        "document: not valid JSON",
+    ),
+}
+
+
+@pytest.mark.parametrize("document, error", REFUSED_DOCUMENTS.values(), ids=REFUSED_DOCUMENTS)
+def test_the_json_editor_never_echoes_a_typed_key_however_it_is_spelled(
+    client, organization, admin, document, error
+):
+    client.force_login(admin)
+    response = client.post(
+        reverse("orgs:config_document_edit", args=[organization.slug]),
+        {"base_version": 1, "document": document % ESCAPED_CANARY},
+    )
+    body = response.content.decode()
+    assert response.status_code == 400 and error in body
+    assert CANARY[1:] not in body and "…paste the key again…" in body
+
+
 def test_the_canary_is_not_in_the_database_or_the_audit_log_in_plaintext(
     client, organization, owner
 ):
