@@ -23,7 +23,7 @@ from members.invitation_forms import (
     RoleChangeForm,
 )
 from members.login_throttle import client_ip
-from members.models import Membership, User
+from members.models import Invitation, Membership, User
 from orgs.access import OrgAccess, org_view
 from orgs.errors import ActionRefused
 from orgs.roles import Capability, Role, assignable_roles, capability_needed_to_manage
@@ -117,6 +117,24 @@ def _limit_reached(request, access: OrgAccess, error: InvitationLimitReached, fo
     return response
 
 
+# Another org's membership or invitation is not found here (SPEC §2), and neither is one that
+# is gone: a 404 that still says why. A race inside this org stays the service's refusal.
+NO_SUCH_MEMBER = "That person is not a member of this organization."
+NO_SUCH_INVITATION = "That invitation does not exist in this organization."
+
+
+def _membership_here(access: OrgAccess, membership_id: int) -> Membership | None:
+    return (
+        Membership.objects.select_related("user")
+        .filter(organization=access.organization, pk=membership_id)
+        .first()
+    )
+
+
+def _invitation_here(access: OrgAccess, invitation_id: int) -> bool:
+    return Invitation.objects.filter(organization=access.organization, pk=invitation_id).exists()
+
+
 def _back_to_list(access: OrgAccess):
     return redirect("members:list", slug=access.organization.slug)
 
@@ -132,6 +150,8 @@ def member_list(request, access: OrgAccess):
 @require_POST
 @org_view(Capability.MANAGE_MEMBERS)
 def member_change_role(request, access: OrgAccess, membership_id: int):
+    if _membership_here(access, membership_id) is None:
+        return _refused(request, access, NO_SUCH_MEMBER, status=404)
     form = RoleChangeForm(request.POST)
     if not form.is_valid():
         return _refused(request, access, form.errors["role"][0], status=400)
@@ -154,12 +174,10 @@ def member_change_role(request, access: OrgAccess, membership_id: int):
 @require_POST
 @org_view(Capability.MANAGE_MEMBERS)
 def member_remove(request, access: OrgAccess, membership_id: int):
-    membership = (
-        Membership.objects.select_related("user")
-        .filter(organization=access.organization, pk=membership_id)
-        .first()
-    )
-    email = membership.user.email if membership else "That person"
+    membership = _membership_here(access, membership_id)
+    if membership is None:
+        return _refused(request, access, NO_SUCH_MEMBER, status=404)
+    email = membership.user.email
     try:
         services.membership_remove(
             organization=access.organization,
@@ -273,6 +291,8 @@ def _invitation_action(request, access: OrgAccess, action, success_message):
 @require_POST
 @org_view(Capability.MANAGE_MEMBERS)
 def invitation_resend(request, access: OrgAccess, invitation_id: int):
+    if not _invitation_here(access, invitation_id):
+        return _refused(request, access, NO_SUCH_INVITATION, status=404)
     return _invitation_action(
         request,
         access,
@@ -292,6 +312,8 @@ def invitation_resend(request, access: OrgAccess, invitation_id: int):
 @require_POST
 @org_view(Capability.MANAGE_MEMBERS)
 def invitation_revoke(request, access: OrgAccess, invitation_id: int):
+    if not _invitation_here(access, invitation_id):
+        return _refused(request, access, NO_SUCH_INVITATION, status=404)
     return _invitation_action(
         request,
         access,

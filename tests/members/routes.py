@@ -64,6 +64,26 @@ def invitation_token(state: str = "open"):
     return kwargs
 
 
+def in_another_org(kind: str):
+    """kwargs naming a membership or an open invitation that belongs to another org."""
+
+    def kwargs(ctx):
+        other_owner = ctx.users["outsider"]
+        other = Membership.objects.select_related("organization").get(user=other_owner)
+        if kind == "membership":
+            return {"slug": ctx.organization.slug, "membership_id": other.pk}
+        batch = invitations_send(
+            organization=other.organization,
+            emails=["elsewhere@example.test"],
+            role=Role.MEMBER,
+            inviter=other_owner,
+            base_url="http://testserver/",
+        )
+        return {"slug": ctx.organization.slug, "invitation_id": batch.issued[0].invitation.pk}
+
+    return kwargs
+
+
 def role_data(role: str):
     return lambda ctx: {"role": role}
 
@@ -118,6 +138,14 @@ ROUTES = [
         data=role_data("emperor"),
         label="(unknown role)",
     ),
+    Route(
+        "members:change_role",
+        expect(LOGIN, 404, 403, 403, 404, 404),
+        method="POST",
+        kwargs=in_another_org("membership"),
+        data=role_data("viewer"),
+        label="(a member of another org)",
+    ),
     # Removal and leaving.
     Route(
         "members:remove",
@@ -131,6 +159,13 @@ ROUTES = [
         method="POST",
         kwargs=target_member(Role.OWNER),
         label="(an Owner)",
+    ),
+    Route(
+        "members:remove",
+        expect(LOGIN, 404, 403, 403, 404, 404),
+        method="POST",
+        kwargs=in_another_org("membership"),
+        label="(a member of another org)",
     ),
     Route(
         "members:leave",
@@ -174,6 +209,13 @@ ROUTES = [
         label="(an Owner invitation)",
     ),
     Route(
+        "members:invitation_resend",
+        expect(LOGIN, 404, 403, 403, 404, 404),
+        method="POST",
+        kwargs=in_another_org("invitation"),
+        label="(of another org)",
+    ),
+    Route(
         "members:invitation_revoke",
         expect(LOGIN, 404, 403, 403, OK, OK),
         method="POST",
@@ -185,6 +227,13 @@ ROUTES = [
         method="POST",
         kwargs=open_invitation(Role.OWNER),
         label="(an Owner invitation)",
+    ),
+    Route(
+        "members:invitation_revoke",
+        expect(LOGIN, 404, 403, 403, 404, 404),
+        method="POST",
+        kwargs=in_another_org("invitation"),
+        label="(of another org)",
     ),
     # The invitee's side: every caller here is someone other than the invited address.
     Route(

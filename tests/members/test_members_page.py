@@ -11,7 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+import members.services
 from members.models import Invitation, Membership
+from orgs.errors import ActionRefused
 from orgs.models import AuditEvent
 from orgs.roles import Role
 from tests.factories import add_member, make_user
@@ -398,3 +400,55 @@ def test_only_those_who_manage_members_see_the_mail_server_error(
     pending = page_of(client, organization).split("Pending invitations")[1]
     assert "ada@example.test" in pending and "Not delivered" in pending
     assert ("relay.internal.example" in pending) == sees_error
+
+
+# ---- Things of another org -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_a_member_of_another_org_is_not_found_here(
+    client, organization, other_organization, owner, htmx
+):
+    stranger = add_member(other_organization, Role.MEMBER)
+    membership = membership_of(stranger, other_organization)
+    client.force_login(owner)
+    for url, data in [
+        (
+            reverse("members:change_role", args=[organization.slug, membership.pk]),
+            {"role": "viewer"},
+        ),
+        (reverse("members:remove", args=[organization.slug, membership.pk]), {}),
+    ]:
+        response = client.post(url, data, headers=HTMX if htmx else {})
+        assert response.status_code == 404
+        said = toasts(response) if htmx else [response.content.decode()]
+        assert "That person is not a member of this organization." in " ".join(said)
+    assert membership_of(stranger, other_organization).role == Role.MEMBER
+
+
+@pytest.mark.parametrize("action", ["invitation_resend", "invitation_revoke"])
+def test_an_invitation_of_another_org_is_not_found_here(
+    client, organization, other_organization, owner, outsider, action
+):
+    invitation, _ = invite(other_organization, outsider, "ada@example.test")
+    client.force_login(owner)
+    response = client.post(reverse(f"members:{action}", args=[organization.slug, invitation.pk]))
+    assert response.status_code == 404
+    assert "That invitation does not exist in this organization." in response.content.decode()
+    invitation.refresh_from_db()
+    assert invitation.is_open and invitation.invited_by == outsider
+
+
+def test_a_member_who_left_meanwhile_is_still_a_refusal_with_a_reason(
+    client, organization, owner, member, monkeypatch
+):
+    """The row exists when the page checks it, and is gone when the service locks the org."""
+
+    def left_meanwhile(**kwargs):
+        raise ActionRefused("That person is no longer a member of this organization.")
+
+    monkeypatch.setattr(members.services, "membership_remove", left_meanwhile)
+    client.force_login(owner)
+    response = client.post(remove_url(organization, member))
+    assert response.status_code == 403
+    assert "no longer a member" in response.content.decode()
