@@ -1,16 +1,10 @@
 """Forms of Settings > Members and the invitation pages: invite, role change, filter, sign up."""
 
-import re
-
 from django import forms
-from django.core.validators import validate_email
 
 from members.forms import SignupForm
-from members.models import normalize_email
-from members.services import INVITATIONS_PER_REQUEST
+from members.services import INVITATIONS_PER_REQUEST, invitation_addresses
 from orgs.roles import Role
-
-_SEPARATORS = re.compile(r"[\s,;]+")
 
 
 class InvitationForm(forms.Form):
@@ -31,31 +25,7 @@ class InvitationForm(forms.Form):
         self.roles = roles
 
     def clean_emails(self) -> list[str]:
-        addresses = list(
-            dict.fromkeys(
-                normalize_email(part)
-                for part in _SEPARATORS.split(self.cleaned_data["emails"])
-                if part.strip()
-            )
-        )
-        if not addresses:
-            raise forms.ValidationError("emails: enter at least one email address.")
-        if len(addresses) > INVITATIONS_PER_REQUEST:
-            raise forms.ValidationError(
-                f"emails: at most {INVITATIONS_PER_REQUEST} addresses at a time "
-                f"({len(addresses)} given); send the rest in another batch."
-            )
-        invalid = []
-        for address in addresses:
-            try:
-                validate_email(address)
-            except forms.ValidationError:
-                invalid.append(address)
-        if invalid:
-            raise forms.ValidationError(
-                f"emails: not valid email addresses: {', '.join(invalid)}. Fix or remove them."
-            )
-        return addresses
+        return invitation_addresses(self.cleaned_data["emails"])
 
     def clean_role(self) -> Role:
         role = Role(self.cleaned_data["role"])

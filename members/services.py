@@ -4,7 +4,9 @@ Each takes a row lock on the organization first, so concurrent changes are seria
 the "at least one Owner" rule is checked against committed state.
 """
 
+import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -206,16 +208,31 @@ def _check_actor_may_invite(*, actor, organization: Organization, role: str) -> 
         )
 
 
-def _normalized_addresses(emails: list[str]) -> list[str]:
-    addresses = list(dict.fromkeys(normalize_email(email) for email in emails if email.strip()))
+_ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def invitation_addresses(emails: str | Iterable[str]) -> list[str]:
+    """The distinct, normalized addresses of an invite request, validated.
+
+    `emails` is pasted text (addresses separated by commas, semicolons, spaces or new lines) or
+    a list of such texts. The invite form validates with this too, so both say the same.
+    """
+    texts = [emails] if isinstance(emails, str) else emails
+    addresses = list(
+        dict.fromkeys(
+            normalize_email(part)
+            for text in texts
+            for part in _ADDRESS_SEPARATORS.split(text)
+            if part.strip()
+        )
+    )
     if not addresses:
-        raise ValidationError({"emails": "Enter at least one email address."})
+        raise ValidationError("emails: enter at least one email address.", code="required")
     if len(addresses) > INVITATIONS_PER_REQUEST:
         raise ValidationError(
-            {
-                "emails": f"At most {INVITATIONS_PER_REQUEST} addresses at a time "
-                f"({len(addresses)} given): split the list."
-            }
+            f"emails: at most {INVITATIONS_PER_REQUEST} addresses at a time "
+            f"({len(addresses)} given); send the rest in another batch.",
+            code="too_many",
         )
     invalid = []
     for address in addresses:
@@ -224,7 +241,10 @@ def _normalized_addresses(emails: list[str]) -> list[str]:
         except ValidationError:
             invalid.append(address)
     if invalid:
-        raise ValidationError({"emails": f"Not valid email addresses: {', '.join(invalid)}."})
+        raise ValidationError(
+            f"emails: not valid email addresses: {', '.join(invalid)}. Fix or remove them.",
+            code="invalid",
+        )
     return addresses
 
 
@@ -298,7 +318,7 @@ def _deliver_on_commit(issued: list[IssuedInvitation], base_url: str) -> None:
 def invitations_send(
     *,
     organization: Organization,
-    emails: list[str],
+    emails: str | Iterable[str],
     role: str,
     inviter,
     base_url: str,
@@ -310,7 +330,7 @@ def invitations_send(
     addresses whose open invitation has a role the inviter may not manage. The emails
     go out after the transaction commits; `base_url` (scheme and host) starts their links.
     """
-    addresses = _normalized_addresses(emails)
+    addresses = invitation_addresses(emails)
     role = Role(role)
     organization = _lock_organization(organization)
     # Serializes one inviter's invitations across orgs, so the per-inviter limit is exact.

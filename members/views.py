@@ -244,8 +244,7 @@ def invitation_create(request, access: OrgAccess):
         except ActionRefused as refusal:
             return _refused(request, access, refusal.message)
         except ValidationError as error:
-            for message in error.message_dict.get("emails", error.messages):
-                form.add_error("emails", message)
+            form.add_error("emails", error)
         else:
             if batch.refused and not batch.issued and not batch.already_members:
                 return _refused(request, access, _refusals_message(batch))

@@ -1,6 +1,7 @@
 """Invitation services: who may invite whom, tokens, refresh, resend, revoke, accept, audit."""
 
 import hashlib
+import re
 from datetime import timedelta
 
 import pytest
@@ -8,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from members.errors import InvitationUnusable
+from members.invitation_forms import InvitationForm
 from members.models import Invitation, InvitationEmail, Membership
 from members.selectors import invitation_for_token
 from members.services import (
@@ -139,7 +141,7 @@ def test_a_batch_skips_members_and_duplicates(organization, owner, member):
 
 
 def test_at_most_fifty_addresses_per_request(organization, owner):
-    with pytest.raises(ValidationError, match="At most 50"):
+    with pytest.raises(ValidationError, match="at most 50"):
         invitations_send(
             organization=organization,
             emails=[f"p{n}@example.test" for n in range(51)],
@@ -160,6 +162,53 @@ def test_invalid_addresses_are_named(organization, owner):
             base_url=BASE_URL,
         )
     assert not Invitation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (" , ; ", "emails: enter at least one email address."),
+        (
+            "ok@example.test, not-an-address",
+            "emails: not valid email addresses: not-an-address. Fix or remove them.",
+        ),
+        (
+            " ".join(f"p{n}@example.test" for n in range(51)),
+            "emails: at most 50 addresses at a time (51 given); send the rest in another batch.",
+        ),
+    ],
+    ids=["none", "invalid", "too many"],
+)
+def test_the_invite_form_and_the_service_refuse_an_address_list_alike(
+    organization, owner, text, message
+):
+    form = InvitationForm({"emails": text, "role": "member"}, roles=[Role.MEMBER])
+    assert not form.is_valid()
+    assert form.errors["emails"] == [message]
+    with pytest.raises(ValidationError) as refusal:
+        invitations_send(
+            organization=organization,
+            emails=re.split(r"[\s,;]+", text),
+            role=Role.MEMBER,
+            inviter=owner,
+            base_url=BASE_URL,
+        )
+    assert refusal.value.messages == [message]
+    assert not Invitation.objects.exists()
+
+
+def test_the_service_reads_a_pasted_list_like_the_form(organization, owner):
+    batch = invitations_send(
+        organization=organization,
+        emails="Ada@example.test, bob@example.test;\nada@example.test",
+        role=Role.MEMBER,
+        inviter=owner,
+        base_url=BASE_URL,
+    )
+    assert [item.invitation.email for item in batch.issued] == [
+        "ada@example.test",
+        "bob@example.test",
+    ]
 
 
 # ---- Resend and revoke ---------------------------------------------------------------------
