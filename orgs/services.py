@@ -28,14 +28,17 @@ from orgs.roles import Role
 from orgs.selectors import CurrentConfig
 
 RESERVED_SLUGS = {"new", "admin", "api", "settings", "static"}
+SLUG_ATTEMPTS = 5
 
 
-def unique_slug(name: str) -> str:
+def unique_slug(name: str, *, taken: frozenset[str] = frozenset()) -> str:
+    """The org's slug from its name, with the first free suffix (-2, -3…); `taken` are slugs
+    already known to be in use that the database may not show yet."""
     base = slugify(name)[:50] or "org"
     if base in RESERVED_SLUGS:
         base = f"{base}-org"
     slug, suffix = base, 2
-    while Organization.objects.filter(slug=slug).exists():
+    while slug in taken or Organization.objects.filter(slug=slug).exists():
         slug = f"{base}-{suffix}"
         suffix += 1
     return slug
@@ -43,7 +46,19 @@ def unique_slug(name: str) -> str:
 
 @transaction.atomic
 def organization_create(*, name: str, creator, ip_address: str | None = None) -> Organization:
-    organization = Organization.objects.create(name=name.strip(), slug=unique_slug(name))
+    taken: set[str] = set()
+    for attempt in range(1, SLUG_ATTEMPTS + 1):
+        slug = unique_slug(name, taken=frozenset(taken))
+        try:
+            # Two orgs of the same name created at once both find the slug free; the one that
+            # inserts second moves on to the next suffix instead of failing.
+            with transaction.atomic():
+                organization = Organization.objects.create(name=name.strip(), slug=slug)
+            break
+        except IntegrityError:
+            if attempt == SLUG_ATTEMPTS:
+                raise
+            taken.add(slug)
     role_groups_create(organization)
     membership_add(organization=organization, user=creator, role=Role.OWNER)
     # Every org starts at version 1 (the defaults), so history and edits have a base.
