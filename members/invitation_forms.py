@@ -58,6 +58,17 @@ class MemberFilterForm(forms.Form):
         return (data.get("q") or "").strip(), data.get("role") or "", data.get("page") or 1
 
 
+class PendingInvitationsForm(forms.Form):
+    """Which page of pending invitations: those older than this invitation id (keyset)."""
+
+    invitations_older_than = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+    def older_than(self) -> int | None:
+        if not self.is_valid():
+            return None
+        return self.cleaned_data["invitations_older_than"]
+
+
 class InvitationSignupForm(SignupForm):
     """Sign-up from an invitation link: the email is the invited one and cannot be changed."""
 

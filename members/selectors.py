@@ -65,16 +65,54 @@ def members_page(
     return MembersPage(memberships=rows, number=number, page_count=page_count, total=total)
 
 
+@dataclass(frozen=True)
+class PendingInvitations:
+    """One page of open invitations, newest first, reached by keyset (no offsets to drift)."""
+
+    invitations: list[Invitation]
+    total: int
+    # The invitation this page continues after (None: the newest page).
+    older_than: int | None
+    # Where the next older page starts, or None when this page holds the oldest.
+    next_older_than: int | None
+
+
 def open_invitations(
-    organization: Organization, *, limit: int = OPEN_INVITATIONS_SHOWN
-) -> tuple[list[Invitation], int]:
-    """Invitations neither accepted nor revoked (expired ones included: they can be resent)."""
+    organization: Organization,
+    *,
+    older_than: int | None = None,
+    limit: int = OPEN_INVITATIONS_SHOWN,
+) -> PendingInvitations:
+    """Invitations neither accepted nor revoked (expired ones included: they can be resent).
+
+    `older_than` is an invitation id of this org (any state, so a page survives its boundary
+    row being revoked); an id of another org or no longer existing gives the newest page.
+    """
     invitations = Invitation.objects.filter(
         organization=organization, accepted_at__isnull=True, revoked_at__isnull=True
     )
-    rows = list(invitations.select_related("invited_by").order_by("-created_at", "-id")[:limit])
-    total = len(rows) if len(rows) < limit else invitations.count()
-    return rows, total
+    page = invitations
+    cursor = None
+    if older_than is not None:
+        cursor = (
+            Invitation.objects.filter(organization=organization, pk=older_than)
+            .values_list("created_at", flat=True)
+            .first()
+        )
+    if cursor is None:
+        older_than = None
+    else:
+        page = page.filter(Q(created_at__lt=cursor) | Q(created_at=cursor, pk__lt=older_than))
+    rows = list(page.select_related("invited_by").order_by("-created_at", "-id")[: limit + 1])
+    has_older = len(rows) > limit
+    rows = rows[:limit]
+    total = len(rows) if older_than is None and not has_older else invitations.count()
+    return PendingInvitations(
+        invitations=rows,
+        total=total,
+        older_than=older_than,
+        next_older_than=rows[-1].pk if has_older else None,
+    )
 
 
 def invitation_for_token(token: str) -> Invitation | None:

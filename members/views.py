@@ -20,6 +20,7 @@ from members.invitation_forms import (
     InvitationForm,
     InvitationSignupForm,
     MemberFilterForm,
+    PendingInvitationsForm,
     RoleChangeForm,
 )
 from members.login_throttle import client_ip
@@ -59,12 +60,24 @@ def _invitation_form(access: OrgAccess, data=None) -> InvitationForm:
     return InvitationForm(data, roles=assignable_roles(access.permissions))
 
 
-def _invitations_context(access: OrgAccess, *, invite_form=None) -> dict:
-    invitations, invitations_total = selectors.open_invitations(access.organization)
-    _decorate_invitations(invitations, access)
+def _older_than(request) -> int | None:
+    """The pending-invitations page in the query string; actions on a row keep it."""
+    return PendingInvitationsForm(request.GET).older_than()
+
+
+def _pending_query(older_than: int | None) -> str:
+    return f"?invitations_older_than={older_than}" if older_than else ""
+
+
+def _invitations_context(request, access: OrgAccess, *, invite_form=None) -> dict:
+    pending = selectors.open_invitations(access.organization, older_than=_older_than(request))
+    _decorate_invitations(pending.invitations, access)
     return {
-        "invitations": invitations,
-        "invitations_total": invitations_total,
+        "invitations": pending.invitations,
+        "invitations_total": pending.total,
+        "pending": pending,
+        # Row actions post back with the page they were on, and re-render that page.
+        "pending_query": _pending_query(pending.older_than),
         "invite_form": invite_form or _invitation_form(access),
     }
 
@@ -86,7 +99,8 @@ def _page_context(request, access: OrgAccess, *, full_page: bool = True, **overr
     if full_page:
         filtered = bool(search or role)
         context["member_total"] = member_count(access.organization) if filtered else page.total
-        context.update(_invitations_context(access, invite_form=overrides.pop("invite_form", None)))
+        invite_form = overrides.pop("invite_form", None)
+        context.update(_invitations_context(request, access, invite_form=invite_form))
     context.update(overrides)
     return context
 
@@ -144,6 +158,8 @@ def member_list(request, access: OrgAccess):
     if request.htmx and request.htmx.target == "members-table":
         context = _page_context(request, access, full_page=False)
         return render(request, f"{PAGE}#members-table", context)
+    if request.htmx and request.htmx.target == "invitations":
+        return _invitations_section(request, access)
     return render(request, PAGE, _page_context(request, access))
 
 
@@ -220,7 +236,7 @@ def _invitations_section(request, access: OrgAccess, *, invite_form=None, status
     return render(
         request,
         f"{PAGE}#invitations-section",
-        {**_invitations_context(access, invite_form=invite_form)},
+        _invitations_context(request, access, invite_form=invite_form),
         status=status,
     )
 
@@ -284,7 +300,8 @@ def _invitation_action(request, access: OrgAccess, action, success_message):
     messages.success(request, success_message(invitation))
     if request.htmx:
         return _invitations_section(request, access)
-    return _back_to_list(access)
+    url = reverse("members:list", kwargs={"slug": access.organization.slug})
+    return redirect(f"{url}{_pending_query(_older_than(request))}#invitations")
 
 
 @require_POST
