@@ -233,7 +233,7 @@ def _seal_new_secrets(config: OrgConfig, organization: Organization) -> None:
 
 
 # Everything below a config service may hold a new provider key in plaintext, so error reports
-# hide every local variable of these frames (the views keep the filter on even with DEBUG).
+# hide every local variable of these frames (prism_site.error_reports keeps that on in DEBUG).
 @sensitive_variables()
 @transaction.atomic
 def _config_commit(

@@ -2,7 +2,7 @@
 sections, providers, JSON, billing, history, danger zone) and the audit log."""
 
 import json
-from functools import cached_property, wraps
+from functools import cached_property
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,7 +11,6 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.debug import SafeExceptionReporterFilter
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
@@ -286,24 +285,6 @@ def config_section(request, access: OrgAccess, section: str):
     )
 
 
-def hide_secrets_on_error_pages(view):
-    """Keep sensitive_variables / sensitive_post_parameters in force even with DEBUG on, so a
-    provider key typed into this view never shows on an error page."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        request.exception_reporter_filter = AlwaysSafeExceptionReporterFilter()
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-class AlwaysSafeExceptionReporterFilter(SafeExceptionReporterFilter):
-    def is_active(self, request):
-        return True
-
-
-@hide_secrets_on_error_pages
 @sensitive_post_parameters("api_key")
 @require_POST
 @org_view(Capability.CHANGE_CONFIG)
@@ -392,7 +373,6 @@ def provider_remove(request, access: OrgAccess, name: str):
     )
 
 
-@hide_secrets_on_error_pages
 @sensitive_post_parameters("document")
 @require_POST
 @org_view(Capability.CHANGE_CONFIG)

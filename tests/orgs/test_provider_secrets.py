@@ -1,6 +1,7 @@
 """Provider secrets: sealed at rest under rotatable keys that are not SECRET_KEY, shown only
 masked, and a canary key never appears in any page, JSON, audit entry, log or error page."""
 
+import json
 import logging
 import os
 import stat
@@ -310,6 +311,26 @@ def test_the_canary_is_not_logged_nor_shown_on_a_debug_error_page(
     assert "disk full" in response.content.decode()
     assert CANARY not in response.content.decode()
     assert CANARY not in caplog.text
+
+
+def test_a_key_typed_into_the_json_editor_is_not_shown_on_a_debug_error_page(
+    organization, admin, settings, monkeypatch
+):
+    def broken_seal(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services.secrets, "encrypt", broken_seal)
+    settings.DEBUG = True
+    client = Client(raise_request_exception=False)
+    client.force_login(admin)
+    document = {"providers": [{"name": "openai", "type": "openai", "api_key": CANARY}]}
+    response = client.post(
+        reverse("orgs:config_document_edit", args=[organization.slug]),
+        {"base_version": 1, "document": json.dumps(document)},
+    )
+    assert response.status_code == 500
+    assert "disk full" in response.content.decode()
+    assert CANARY not in response.content.decode()
 
 
 def test_staff_admin_pages_show_only_masks(client, organization, owner):
