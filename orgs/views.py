@@ -103,16 +103,8 @@ class SettingsPage:
         return json.dumps(masked_document(self.config), indent=2, ensure_ascii=False)
 
     @cached_property
-    def _history(self):
-        return selectors.config_history(self.access.organization, size=HISTORY_ON_PAGE)
-
-    @property
     def history(self):
-        return self._history[0]
-
-    @property
-    def more_history(self) -> bool:
-        return self._history[1] is not None
+        return selectors.config_history(self.access.organization, size=HISTORY_ON_PAGE)[0]
 
     @property
     def stored_masks(self) -> set[str]:
