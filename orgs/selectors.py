@@ -1,4 +1,5 @@
-"""Reads shared by org pages and the API: audit log pages, the org config and its history."""
+"""Reads shared by org pages and the API: the org row lock, audit log pages, the org config and
+its history."""
 
 from dataclasses import dataclass
 
@@ -11,6 +12,11 @@ from orgs.models import AuditEvent, ConfigVersion, Organization, ProviderSecret
 from orgs.secrets import decrypt
 
 AUDIT_PAGE_SIZE = 50
+
+
+def organization_lock(organization: Organization) -> Organization:
+    """Lock the org row until the transaction ends, so writes to one org run one at a time."""
+    return Organization.objects.select_for_update().get(pk=organization.pk)
 
 
 def member_count(organization: Organization) -> int:

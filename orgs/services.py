@@ -252,7 +252,7 @@ def _config_commit(
     `build(current_config, masked_current_document)` returns the whole new document. Returns
     None when the result equals the current version (nothing to save).
     """
-    locked = Organization.objects.select_for_update().get(pk=organization.pk)
+    locked = selectors.organization_lock(organization)
     # Read the version only once the lock is held: a join in the locking query would be
     # re-checked by PostgreSQL against the old version row and come back empty.
     version = ConfigVersion.objects.filter(pk=locked.config_version_id).first()
