@@ -37,6 +37,7 @@ from orgs.errors import ActionRefused
 from orgs.models import Organization
 from orgs.permissions import organization_permissions
 from orgs.roles import Capability
+from orgs.selectors import organization_lock
 
 METADATA_MAX_ENTRIES = 50
 METADATA_MAX_LENGTH = 500
@@ -77,10 +78,6 @@ class IssuedKey:
 class SavedKey:
     key: VirtualKey
     warnings: tuple[str, ...] = ()
-
-
-def _lock_organization(organization: Organization) -> Organization:
-    return Organization.objects.select_for_update().get(pk=organization.pk)
 
 
 def _clean_attributes(
@@ -266,7 +263,7 @@ def key_create(
 ) -> IssuedKey:
     now = now or timezone.now()
     # The org row lock serializes creates, so two keys cannot take one name at the same time.
-    organization = _lock_organization(organization)
+    organization = organization_lock(organization)
     capabilities = organization_permissions(actor, organization)
     if Capability.CREATE_KEYS.value not in capabilities:
         raise ActionRefused("Your role cannot create API keys; ask a Member, Admin or Owner.")
@@ -318,7 +315,7 @@ def key_update(
     now: datetime | None = None,
 ) -> SavedKey:
     now = now or timezone.now()
-    organization = _lock_organization(key.organization)
+    organization = organization_lock(key.organization)
     key = _locked_key(key)
     if not actor_key_rights(actor, key, now=now).edit:
         raise ActionRefused(

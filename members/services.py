@@ -31,10 +31,7 @@ from orgs.errors import ActionRefused
 from orgs.models import Organization
 from orgs.permissions import membership_permissions_sync, organization_permissions
 from orgs.roles import Capability, Role, assignable_roles, capability_needed_to_manage
-
-
-def _lock_organization(organization: Organization) -> Organization:
-    return Organization.objects.select_for_update().get(pk=organization.pk)
+from orgs.selectors import organization_lock
 
 
 def _locked_membership(organization: Organization, membership_id: int) -> Membership:
@@ -85,7 +82,7 @@ def membership_change_role(
     actor,
     ip_address: str | None = None,
 ) -> Membership:
-    organization = _lock_organization(organization)
+    organization = organization_lock(organization)
     membership = _locked_membership(organization, membership_id)
     new_role = Role(role)
     if membership.user_id == actor.pk:
@@ -115,7 +112,7 @@ def membership_change_role(
 def membership_remove(
     *, organization: Organization, membership_id: int, actor, ip_address: str | None = None
 ) -> None:
-    organization = _lock_organization(organization)
+    organization = organization_lock(organization)
     membership = _locked_membership(organization, membership_id)
     if membership.user_id == actor.pk:
         raise ActionRefused("To remove yourself, use Leave organization.")
@@ -134,7 +131,7 @@ def membership_remove(
 
 @transaction.atomic
 def membership_leave(*, organization: Organization, user, ip_address: str | None = None) -> None:
-    organization = _lock_organization(organization)
+    organization = organization_lock(organization)
     membership = Membership.objects.filter(organization=organization, user=user).first()
     if membership is None:
         raise ActionRefused("You are not a member of this organization.")
@@ -332,7 +329,7 @@ def invitations_send(
     """
     addresses = invitation_addresses(emails)
     role = Role(role)
-    organization = _lock_organization(organization)
+    organization = organization_lock(organization)
     # Serializes one inviter's invitations across orgs, so the per-inviter limit is exact.
     User.objects.select_for_update().filter(pk=inviter.pk).first()
     _check_actor_may_invite(actor=inviter, organization=organization, role=role)
@@ -455,7 +452,7 @@ def invitation_resend(
     ip_address: str | None = None,
 ) -> IssuedInvitation:
     """A new link (the old one stops working) and a new 7-day expiry, emailed on commit."""
-    organization = _lock_organization(organization)
+    organization = organization_lock(organization)
     User.objects.select_for_update().filter(pk=actor.pk).first()
     invitation = _open_invitation(organization, invitation_id)
     _check_actor_may_invite(actor=actor, organization=organization, role=invitation.role)
@@ -505,7 +502,7 @@ def invitation_resend(
 def invitation_revoke(
     *, organization: Organization, invitation_id: int, actor, ip_address: str | None = None
 ) -> Invitation:
-    organization = _lock_organization(organization)
+    organization = organization_lock(organization)
     invitation = _open_invitation(organization, invitation_id)
     _check_actor_may_invite(actor=actor, organization=organization, role=invitation.role)
     invitation.revoked_at = timezone.now()
@@ -528,7 +525,7 @@ def invitation_accept(*, token: str, user, ip_address: str | None = None) -> Inv
     found = invitation_for_token(token)
     if found is None:
         raise invitation_refusal(None, user=user)
-    organization = _lock_organization(found.organization)
+    organization = organization_lock(found.organization)
     # Re-read under the lock: a concurrent accept, revoke or resend has committed by now.
     invitation = (
         Invitation.objects.select_for_update(of=("self",))
