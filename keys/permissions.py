@@ -44,6 +44,13 @@ def creator_rights_grant(key: VirtualKey, user) -> None:
     )
 
 
+def own_key_rights_revoke(*, user, organization) -> None:
+    """Someone leaving an org loses "own key" rights there, so rejoining later restores none."""
+    VirtualKeyUserObjectPermission.objects.filter(
+        user=user, content_object__organization=organization
+    ).delete()
+
+
 def own_key_permissions(user, keys: Iterable[VirtualKey]) -> dict[int, frozenset[str]]:
     """{key pk: codenames the user holds on it} for the given keys, in one query."""
     key_ids = [key.pk for key in keys]

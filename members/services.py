@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from keys.permissions import own_key_rights_revoke
 from members.errors import InvitationLimitReached
 from members.models import (
     Invitation,
@@ -149,6 +150,7 @@ def membership_leave(*, organization: Organization, user, ip_address: str | None
 
 def _delete_membership(membership: Membership, organization: Organization) -> None:
     membership_permissions_sync(user=membership.user, organization=organization, role=None)
+    own_key_rights_revoke(user=membership.user, organization=organization)
     membership.delete()
 
 
