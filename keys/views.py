@@ -18,9 +18,9 @@ from keys import selectors, services
 from keys.forms import KeyFilterForm, KeyForm, RotateForm
 from keys.permissions import creators_capabilities, key_rights, own_key_permissions
 from keys.policy import effective_policy, period_window
-from members.login_throttle import client_ip
 from orgs.access import OrgAccess, org_view
 from orgs.roles import Capability
+from prism_site.http import client_ip
 
 
 def _key_and_rights(request, access: OrgAccess, key_id: str, now):

@@ -6,6 +6,7 @@ from django.contrib.auth.forms import AuthenticationForm
 
 from members import login_throttle
 from members.models import User, normalize_email
+from prism_site.http import client_ip
 
 
 class SignupForm(forms.Form):
@@ -47,7 +48,7 @@ class ThrottledLoginForm(AuthenticationForm):
     def clean(self):
         email = self.cleaned_data.get("username") or ""
         password = self.cleaned_data.get("password")
-        ip_address = login_throttle.client_ip(self.request)
+        ip_address = client_ip(self.request)
         locked = login_throttle.seconds_locked(email=email, ip_address=ip_address)
         if locked:
             raise forms.ValidationError(

@@ -43,8 +43,3 @@ def failure_record(*, email: str, ip_address: str) -> None:
 
 def success_record(*, email: str, ip_address: str) -> None:
     LoginThrottle.objects.filter(email=normalize_email(email), ip_address=ip_address).delete()
-
-
-def client_ip(request) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites it.
-    return request.META.get("REMOTE_ADDR") or "0.0.0.0"  # noqa: S104 - a placeholder, never bound

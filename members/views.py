@@ -23,12 +23,12 @@ from members.invitation_forms import (
     PendingInvitationsForm,
     RoleChangeForm,
 )
-from members.login_throttle import client_ip
 from members.models import Invitation, Membership, User
 from orgs.access import OrgAccess, org_view
 from orgs.errors import ActionRefused
 from orgs.roles import Capability, Role, assignable_roles, capability_needed_to_manage
 from orgs.selectors import member_count
+from prism_site.http import client_ip
 
 PAGE = "members/list.html"
 

@@ -15,7 +15,6 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from members.login_throttle import client_ip
 from members.models import Membership
 from orgs import selectors, services
 from orgs.access import OrgAccess, org_view
@@ -33,6 +32,7 @@ from orgs.forms import (
 from orgs.models import CONFIG_SECTION_LABELS
 from orgs.roles import Capability
 from orgs.services import ConfigConflict
+from prism_site.http import client_ip
 
 
 @login_required

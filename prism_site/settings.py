@@ -1,5 +1,6 @@
 """Prism control plane settings: one module, every deployment choice read from the environment."""
 
+import ipaddress
 import os
 import secrets
 import sys
@@ -205,6 +206,18 @@ if EMAIL_BACKEND_PATH.endswith("smtp.EmailBackend"):
     }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Prism <no-reply@prism.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# The proxies (addresses or CIDR networks) whose X-Forwarded-For names the client, for sign-in
+# throttling and the audit log; empty trusts nobody and uses the connection's address.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or CIDR network "
+            "(e.g. 10.0.0.5 or 10.0.0.0/24)"
+        ) from None
 
 # HTTPS hardening: on by default outside DEBUG, each switch overridable.
 SECURE_PROXY_SSL_HEADER = (

@@ -1,0 +1,54 @@
+"""HTTP helpers shared by every app: the client's address, read safely behind a TLS proxy."""
+
+import ipaddress
+from functools import lru_cache
+
+from django.conf import settings
+
+# Stored when the connection has no usable address (a Unix socket); never bound to.
+UNKNOWN_ADDRESS = "0.0.0.0"  # noqa: S104
+
+
+@lru_cache(maxsize=8)
+def _networks(trusted: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in trusted)
+
+
+def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+    # A zone ("fe80::1%eth0") names an interface of the sender; PostgreSQL's inet refuses it.
+    return None if getattr(address, "scope_id", None) else address
+
+
+def client_ip(request) -> str:
+    """The address that sent the request, as the first proxy we trust saw it.
+
+    X-Forwarded-For is written by the client as much as by proxies, so it is read only when the
+    connection comes from a proxy in TRUSTED_PROXIES, and then from the right: each trusted
+    proxy appended the address it received from, and the first address that is not a trusted
+    proxy is the client. A malformed entry ends the walk, because everything left of it may be
+    forged; the hop that handed it over is used instead.
+    """
+    remote = _address(request.META.get("REMOTE_ADDR") or "")
+    if remote is None:
+        return UNKNOWN_ADDRESS
+    trusted = _networks(tuple(settings.TRUSTED_PROXIES))
+
+    def is_trusted(address) -> bool:
+        return any(address in network for network in trusted)
+
+    hop = remote
+    if is_trusted(hop):
+        for entry in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+            if not entry.strip():
+                continue
+            forwarded = _address(entry)
+            if forwarded is None:
+                break
+            hop = forwarded
+            if not is_trusted(hop):
+                break
+    return str(hop)
