@@ -101,3 +101,17 @@ def test_security_headers_on_every_page(client, db):
     response = client.get(reverse("accounts:login"))
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_healthz_answers_plain_http_probes_while_pages_redirect_to_https(client, db, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 31536000
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+    assert "Strict-Transport-Security" not in response  # HSTS is sent over HTTPS only
+    login_page = client.get(reverse("accounts:login"))
+    assert login_page.status_code == 301
+    assert login_page["Location"] == "https://testserver/accounts/login/"
+    # Only the exact path is exempt, not pages whose path merely starts the same way.
+    assert client.get("/healthzz").status_code == 301
+    assert client.get("/healthz", secure=True).status_code == 200
