@@ -117,6 +117,9 @@ class ConfigSectionForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
+        # Several section forms may be open on one page: ids carry the section
+        # (id_caching-enabled) so no label points at another form's field. Names stay plain.
+        kwargs.setdefault("auto_id", f"id_{self.section}-%s")
         super().__init__(*args, **kwargs)
         # The change note goes under the section's own fields, next to Save.
         self.order_fields([name for name in self.fields if name != "message"])

@@ -131,3 +131,31 @@ def test_a_second_open_form_follows_the_editors_own_save(page, live_server, acme
     expect(page.get_by_text("Saved caching as version 3.")).to_be_visible()
     expect(page.locator("#section-caching").get_by_text("On", exact=True)).to_be_visible()
     settle(page)
+
+
+def test_two_open_sections_each_label_toggles_its_own_checkbox(page, live_server, acme):
+    """Caching and IP access open at once: each label belongs to its own form's checkbox."""
+    organization, admin, _ = acme
+    sign_in(page, live_server.url, admin.email, PASSWORD)
+    page.goto(settings_url(live_server, organization))
+    caching, ip_acl = page.locator("#section-caching"), page.locator("#section-ip_acl")
+    caching.get_by_role("button", name="Edit caching").click()
+    ip_acl.get_by_role("button", name="Edit IP access").click()
+    cache_box = caching.locator('input[name="enabled"]')
+    enforce_box = ip_acl.locator('input[name="enabled"]')
+    expect(enforce_box).to_be_visible()
+    expect(cache_box).not_to_be_checked()
+    expect(enforce_box).not_to_be_checked()
+
+    ip_acl.locator("label", has_text="Enforce IP access rules").click()
+    expect(enforce_box).to_be_checked()
+    expect(cache_box).not_to_be_checked()
+
+    caching.locator("label", has_text="Cache responses").click()
+    expect(cache_box).to_be_checked()
+    expect(enforce_box).to_be_checked()
+
+    ip_acl.locator("label", has_text="Enforce IP access rules").click()
+    expect(enforce_box).not_to_be_checked()
+    expect(cache_box).to_be_checked()
+    settle(page)

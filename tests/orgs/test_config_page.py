@@ -109,6 +109,29 @@ def test_edit_opens_the_form_in_place_and_save_swaps_back_with_a_toast(client, o
     assert current_number(organization) == 2
 
 
+EDITABLE = ("general", "providers", "routing", "caching", "rate_limiting", "budgets", "ip_acl")
+
+
+def test_every_section_form_open_at_once_has_unique_ids(client, organization, owner):
+    """Each edit form swaps in for its section; together on one page no id repeats, and each
+    label names the one control of its own form."""
+    client.force_login(owner)
+    page = client.get(settings_url(organization)).content.decode()
+    for section in (*EDITABLE, "billing", "json"):
+        form = client.get(settings_url(organization, f"edit={section}"), headers=HTMX)
+        start = page.index(f'<section class="card" id="section-{section}"')
+        end = page.index("</section>", start) + len("</section>")
+        page = page[:start] + form.content.decode() + page[end:]
+    assert page.count('<form method="post"') >= 9
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
+    for target in re.findall(r'<label for="([^"]+)"', page):
+        assert ids.count(target) == 1, target
+    for shared in ("id_enabled", "id_message", "id_base_version"):
+        assert shared not in ids
+    assert 'id="id_caching-enabled"' in page and 'id="id_ip_acl-enabled"' in page
+
+
 def test_cancel_swaps_the_read_view_back(client, organization, admin):
     client.force_login(admin)
     html = client.get(settings_url(organization, "section=budgets"), headers=HTMX).content.decode()
@@ -124,9 +147,9 @@ def test_validation_errors_appear_next_to_their_fields(client, organization, adm
     )
     assert response.status_code == 200
     html = response.content.decode()
-    limit_field = html[html.index('<label for="id_limit"') :].split("</div>")[0]
+    limit_field = html[html.index('<label for="id_budgets-limit"') :].split("</div>")[0]
     assert "budgets.limit: must be at least 0" in limit_field
-    period_field = html[html.index('<label for="id_period"') :].split("</div>")[0]
+    period_field = html[html.index('<label for="id_budgets-period"') :].split("</div>")[0]
     assert "budgets.period: must be one of daily, weekly, monthly, total" in period_field
     assert current_number(organization) == 1
 
