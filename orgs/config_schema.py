@@ -57,10 +57,28 @@ ModelName = Annotated[
     AfterValidator(_visible_text),
     AfterValidator(_no_spaces),
 ]
+MONEY_MAX = Decimal("999999999999.99")
+
+
+def _money_amount(value: Decimal) -> Decimal:
+    """At most MONEY_MAX with 2 decimal places, checked without arithmetic (1e9999999 and
+    1e-9999999 are valid Decimals that overflow any context)."""
+    if value == 0:
+        return Decimal(0)
+    if value.adjusted() >= 12:
+        raise ValueError(f"must be at most {MONEY_MAX}")
+    _, digits, exponent = value.as_tuple()
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if exponent + trailing_zeros < -2:
+        raise ValueError("use at most 2 decimal places")
+    return value
+
+
 # Decimals travel as JSON numbers; 14 digits with 2 places survive the float round trip exactly.
 Money = Annotated[
     Decimal,
-    Field(ge=0, max_digits=14, decimal_places=2),
+    Field(ge=0),
+    AfterValidator(_money_amount),
     PlainSerializer(
         lambda value: int(value) if value == value.to_integral_value() else float(value),
         return_type=int | float,

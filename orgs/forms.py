@@ -66,12 +66,26 @@ def _text(value: str) -> str | None:
     return value or None
 
 
+# Past this many digits a whole number is beyond every bound of the schema; reading it whole
+# would be slow (and past 4300 digits int() refuses), so it is read as this many nines.
+WHOLE_MAX_DIGITS = 40
+
+
+def whole_number(digits: str) -> int:
+    """A signed run of ASCII digits of any length as an int, over-long ones capped."""
+    sign = -1 if digits.startswith("-") else 1
+    digits = digits.lstrip("+-").lstrip("0") or "0"
+    if len(digits) > WHOLE_MAX_DIGITS:
+        digits = "9" * (WHOLE_MAX_DIGITS + 1)
+    return sign * int(digits)
+
+
 def _whole(value: str) -> Any:
     """'10,000' → 10000; blank → None; anything else goes on as text for the schema to refuse."""
     value = (value or "").strip().replace(",", "").replace("_", "")
     if not value:
         return None
-    return int(value) if re.fullmatch(r"[+-]?\d{1,18}", value) else value
+    return whole_number(value) if re.fullmatch(r"[+-]?[0-9]+", value) else value
 
 
 def _money(value: str) -> Any:
@@ -93,6 +107,9 @@ def _fraction(token: str) -> Any:
         return token
     if not number.is_finite():
         return token
+    if number and not -300 <= number.adjusted() <= 300:
+        # 1e9999999 or 1e-9999999: no arithmetic (it would overflow); the schema names the bound.
+        return float(Decimal(10**7 if number.adjusted() > 0 else 0).copy_sign(number))
     return float(number / 100 if percent else number)
 
 
@@ -454,7 +471,9 @@ class ConfigDocumentForm(ConfigSectionForm):
                 f"document: at most {JSON_EDITOR_MAX_CHARS:,} characters; trim the document"
             )
         try:
-            return json.loads(text)
+            # A 5,000-digit integer is valid JSON that int() refuses: cap it (the schema then
+            # names the bound it is past).
+            return json.loads(text, parse_int=whole_number)
         except json.JSONDecodeError as error:
             raise forms.ValidationError(
                 f"document: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"

@@ -276,3 +276,26 @@ def test_text_postgresql_cannot_store_is_refused_with_its_path():
     assert messages({"budgets": {"alert_thresholds": [float("nan")]}}) == [
         "budgets.alert_thresholds[0]: must be a finite number"
     ]
+
+
+@pytest.mark.parametrize(
+    ("limit", "expected"),
+    [
+        (Decimal("1e9999999"), "budgets.limit: must be at most 999999999999.99"),
+        (Decimal("-1e9999999"), "budgets.limit: must be at least 0"),
+        (Decimal(2**63), "budgets.limit: must be at most 999999999999.99"),
+        (Decimal("9" * 10_000), "budgets.limit: must be at most 999999999999.99"),
+        (Decimal("1e-9999999"), "budgets.limit: use at most 2 decimal places"),
+        (Decimal("0.001"), "budgets.limit: use at most 2 decimal places"),
+        (Decimal("NaN"), "budgets.limit: must be a finite number"),
+        (float("inf"), "budgets.limit: must be a finite number"),
+    ],
+)
+def test_money_out_of_range_names_the_bound(limit, expected):
+    assert messages({"budgets": {"limit": limit}}) == [expected]
+
+
+def test_money_keeps_trailing_zeros_within_two_places():
+    assert validate_document({"budgets": {"limit": Decimal("12.500")}}).budgets.limit == Decimal(
+        "12.5"
+    )
