@@ -37,7 +37,7 @@ def display(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, _Secret):
-        return value.masked
+        return str(value.masked)
     if isinstance(value, tuple):
         return "[" + ", ".join(display(item) for item in value) + "]"
     return str(value)
@@ -69,32 +69,52 @@ def _provider_fields(provider: dict) -> dict[str, Any]:
 
 def _provider_summary(provider: dict) -> str:
     models = provider.get("models") or []
-    count = f"{len(models)} model{'s' if len(models) != 1 else ''}" if models else "all models"
+    if not isinstance(models, list):
+        count = "models unreadable"
+    else:
+        count = f"{len(models)} model{'s' if len(models) != 1 else ''}" if models else "all models"
     state = "" if provider.get("enabled", True) else ", disabled"
     return f"{provider.get('type', '?')}, {count}{state}"
 
 
-def _in_schema_order(document: dict | None) -> dict:
-    """PostgreSQL's jsonb keeps its own key order; list changes in the order of the schema."""
+def _in_schema_order(document: Any) -> dict:
+    """PostgreSQL's jsonb keeps its own key order; list changes in the order of the schema.
+
+    A stored document that no longer passes the schema is compared as stored, whatever its shape.
+    """
     if not document:
         return {}
     try:
         return OrgConfig.model_validate(document, context={"untrusted": False}).model_dump(
             mode="json"
         )
-    except ValueError:
-        return document
+    except (ValueError, RecursionError):
+        return document if isinstance(document, dict) else {"document": document}
 
 
-def document_changes(before: dict | None, after: dict) -> list[Change]:
+def _providers(document: dict) -> list[dict]:
+    """The provider entries by name; an entry without a text name is named by its position."""
+    providers = document.get("providers")
+    if not isinstance(providers, list):
+        return []
+    entries = []
+    for index, provider in enumerate(providers):
+        if not isinstance(provider, dict):
+            provider = {"value": provider}
+        if not isinstance(provider.get("name"), str):
+            provider = {**provider, "name": f"[{index}]"}
+        entries.append(provider)
+    return entries
+
+
+def document_changes(before: Any, after: Any) -> list[Change]:
     """Every changed leaf from `before` to `after` (both stored documents), in schema order."""
     before, after = _in_schema_order(before), _in_schema_order(after)
     changes: list[Change] = []
-    for section in SECTIONS:
+    extra = [key for key in {**before, **after} if key not in SECTIONS]
+    for section in [*SECTIONS, *extra]:
         if section == "providers":
-            changes += _provider_changes(
-                before.get("providers") or [], after.get("providers") or []
-            )
+            changes += _provider_changes(_providers(before), _providers(after))
             continue
         old: dict[str, Any] = {}
         new: dict[str, Any] = {}

@@ -5,6 +5,7 @@ Stored documents hold provider secrets only as `StoredSecret` references (id + m
 key exists only on the way in (`SecretStr`, which never prints) until the service encrypts it.
 """
 
+import copy
 import ipaddress
 import json
 import re
@@ -36,11 +37,18 @@ MASK_MARK = "…"
 ROOT = "document"
 
 
+# Control and format characters (newlines, NUL, bidi overrides), line separators and lone
+# surrogates: PostgreSQL's JSON cannot store some, and none belongs in a name, model or address.
+INVISIBLE_CATEGORIES = ("Cc", "Cf", "Cs", "Zl", "Zp")
+
+
 def _visible_text(value: str) -> str:
-    """Refuse control characters and lone surrogates: PostgreSQL's JSON cannot store them."""
-    for character in value:
-        if unicodedata.category(character) in ("Cc", "Cs"):
-            raise ValueError("must not contain control characters")
+    for position, character in enumerate(value):
+        if unicodedata.category(character) in INVISIBLE_CATEGORIES:
+            raise ValueError(
+                f"must not contain control characters (found U+{ord(character):04X} at "
+                f"character {position + 1}); remove it"
+            )
     return value
 
 
@@ -87,7 +95,8 @@ Money = Annotated[
 ]
 PositiveLimit = Annotated[StrictInt, Field(ge=1, le=10**12)]
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# Always used with fullmatch: `$` would let a trailing newline through.
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 NUMERIC_HOST = re.compile(r"(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+))*\.?")
 
 
@@ -215,7 +224,7 @@ class Provider(_Section):
     @field_validator("name")
     @classmethod
     def _slug(cls, value: str) -> str:
-        if not SLUG.match(value):
+        if not SLUG.fullmatch(value):
             raise ValueError(
                 "must be a slug: lowercase letters, digits, hyphens or underscores, starting with "
                 "a letter or digit (e.g. openai-prod)"
@@ -571,6 +580,96 @@ def validate_document(data: Any, *, untrusted: bool = True) -> OrgConfig:
     if errors:
         raise ConfigInvalid(errors)
     return config
+
+
+_LEFT_OUT = object()
+# A stored value shown back in a "needs fixing" note, never a secret.
+_SHOWN_VALUE_CHARS = 80
+
+
+def read_stored(document: Any) -> tuple[OrgConfig, list[ConfigError]]:
+    """A stored document back into the schema, never failing, and what in it needs fixing.
+
+    A version stored before a rule existed (or written by hand) may no longer pass: each value
+    that fails is left out (its default applies; a provider missing its name or type is left
+    out whole) and named in the problems, so pages still render and a save stores the rest.
+    """
+    context = {"untrusted": False}
+    if not isinstance(document, dict):
+        return OrgConfig(), [
+            ConfigError(
+                loc=(),
+                path=ROOT,
+                message="is not a JSON object; the defaults are in force until it is saved again",
+            )
+        ]
+    problems: list[ConfigError] = []
+    try:
+        for _attempt in range(5):
+            try:
+                config = OrgConfig.model_validate(document, context=context)
+            except ValidationError as exc:
+                if _attempt == 0:
+                    document = copy.deepcopy(document)
+                for error in exc.errors(include_url=False, include_input=False):
+                    problems.append(_left_out(document, error))
+                document = _without_left_out(document)
+            else:
+                return config, problems + cross_check(config)
+    except RecursionError:
+        pass
+    return OrgConfig(), problems + [
+        ConfigError(loc=(), path=ROOT, message="cannot be read; the defaults are in force")
+    ]
+
+
+def _left_out(document: dict, error: dict) -> ConfigError:
+    """Mark the deepest stored value on the error's path as left out; describe the problem."""
+    loc = tuple(part for part in error["loc"] if part != "[key]")
+    steps: list[tuple[Any, Any]] = []  # (container, key) down to the deepest stored value
+    node: Any = document
+    for part in loc:
+        in_dict = isinstance(node, dict) and isinstance(part, str) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_dict or in_list):
+            break
+        steps.append((node, part))
+        node = node[part]
+    message = _message(error)
+    found = loc[: len(steps)]
+    holder = _model_at(found) if found else None
+    if (
+        len(steps) > 1
+        and holder is not None
+        and found[-1] in holder.model_fields
+        and holder.model_fields[str(found[-1])].is_required()
+    ):
+        # A required field (a provider's name or type) cannot take a default: leave out the
+        # whole item that holds it.
+        steps.pop()
+        message += "; the whole entry is left out"
+    elif error["type"] == "missing" and found and isinstance(found[-1], int):
+        message += "; the whole entry is left out"
+    if steps:
+        parent, key = steps[-1]
+        parent[key] = _LEFT_OUT
+        if "api_key" not in loc and node is not _LEFT_OUT:
+            try:
+                shown = json.dumps(node, ensure_ascii=True)
+            except (TypeError, ValueError, RecursionError):
+                shown = "?"
+            if len(shown) > _SHOWN_VALUE_CHARS:
+                shown = shown[: _SHOWN_VALUE_CHARS - 1] + "…"
+            message += f" (stored: {shown})"
+    return ConfigError(loc=loc, path=format_path(loc), message=message)
+
+
+def _without_left_out(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_left_out(v) for k, v in value.items() if v is not _LEFT_OUT}
+    if isinstance(value, list):
+        return [_without_left_out(item) for item in value if item is not _LEFT_OUT]
+    return value
 
 
 def stored_document(config: OrgConfig) -> dict:

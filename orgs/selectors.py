@@ -7,7 +7,7 @@ from django.db.models import Subquery
 
 from members.models import Membership
 from orgs.config_diff import Change, document_changes
-from orgs.config_schema import OrgConfig, StoredSecret
+from orgs.config_schema import ConfigError, OrgConfig, StoredSecret, read_stored
 from orgs.models import AuditEvent, ConfigVersion, Organization, ProviderSecret
 from orgs.secrets import decrypt
 
@@ -40,10 +40,12 @@ HISTORY_PAGE_SIZE = 20
 
 @dataclass(frozen=True)
 class CurrentConfig:
-    """The config in force: its version (None and number 0 before the first save) and document."""
+    """The config in force: its version (None and number 0 before the first save), document,
+    and the stored values that no longer pass the schema (left out of `config`)."""
 
     version: ConfigVersion | None
     config: OrgConfig
+    problems: tuple[ConfigError, ...] = ()
 
     @property
     def number(self) -> int:
@@ -57,8 +59,9 @@ class HistoryEntry:
 
 
 def parse_stored(document: dict) -> OrgConfig:
-    """A stored document back into the schema (trusted: it holds secret references)."""
-    return OrgConfig.model_validate(document, context={"untrusted": False})
+    """A stored document back into the schema (trusted: it holds secret references). Never
+    fails: values that no longer pass are left out (see `read_stored`)."""
+    return read_stored(document)[0]
 
 
 def config_current(organization: Organization) -> CurrentConfig:
@@ -72,9 +75,10 @@ def config_current(organization: Organization) -> CurrentConfig:
         .select_related("author")
         .first()
     )
-    return CurrentConfig(
-        version=version, config=parse_stored(version.document) if version else OrgConfig()
-    )
+    if version is None:
+        return CurrentConfig(version=None, config=OrgConfig())
+    config, problems = read_stored(version.document)
+    return CurrentConfig(version=version, config=config, problems=tuple(problems))
 
 
 def organization_config(organization: Organization) -> OrgConfig:

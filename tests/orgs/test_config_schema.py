@@ -268,7 +268,8 @@ def test_cidrs_are_normalised():
 
 def test_text_postgresql_cannot_store_is_refused_with_its_path():
     assert messages({"routing": {"default_model": "gpt\x00"}}) == [
-        "routing.default_model: must not contain control characters"
+        "routing.default_model: must not contain control characters (found U+0000 at "
+        "character 4); remove it"
     ]
     assert messages({"routing": {"default_model": "gpt\ud800"}})[0].startswith(
         "routing.default_model: "
@@ -276,6 +277,39 @@ def test_text_postgresql_cannot_store_is_refused_with_its_path():
     assert messages({"budgets": {"alert_thresholds": [float("nan")]}}) == [
         "budgets.alert_thresholds[0]: must be a finite number"
     ]
+
+
+@pytest.mark.parametrize(
+    ("document", "path"),
+    [
+        ({"providers": [{"name": "evil\n", "type": "openai"}]}, "providers[0].name"),
+        ({"providers": [{"name": "evil\x00", "type": "openai"}]}, "providers[0].name"),
+        (
+            {"providers": [{"name": "x", "type": "openai", "models": ["gpt\n"]}]},
+            "providers[0].models[0]",
+        ),
+        (
+            {"providers": [{"name": "x", "type": "openai", "models": ["gpt\u202e"]}]},
+            "providers[0].models[0]",
+        ),
+        (
+            {"providers": [{"name": "x", "type": "openai", "base_url": "https://a.example.com\n"}]},
+            "providers[0].base_url",
+        ),
+        ({"routing": {"default_model": "gpt-4o\n"}}, "routing.default_model"),
+        ({"routing": {"default_model": "gpt-4o\x1b"}}, "routing.default_model"),
+        (
+            {"routing": {"fallbacks": {"gpt-4o\n": ["gpt-4o-mini"]}}},
+            'routing.fallbacks["gpt-4o\\n"]',
+        ),
+        ({"routing": {"fallbacks": {"gpt-4o": ["mini\n"]}}}, "routing.fallbacks.gpt-4o[0]"),
+        ({"ip_acl": {"allow": ["10.0.0.0/8\n"]}}, "ip_acl.allow[0]"),
+    ],
+)
+def test_trailing_newlines_and_control_characters_are_refused_with_their_path(document, path):
+    [message] = messages(document)
+    assert message.startswith(f"{path}: "), message
+    assert "control character" in message or "must be a slug" in message
 
 
 @pytest.mark.parametrize(
