@@ -1,29 +1,23 @@
 """Account pages: sign up, sign in (throttled), sign out and password management."""
 
+from urllib.parse import urlsplit
+
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse, reverse_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
 from members.forms import SignupForm, ThrottledLoginForm
 from members.models import User
-
-
-def _safe_next(request) -> str | None:
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return None
+from prism_site.http import safe_next_path
 
 
 @sensitive_post_parameters("password")
 def signup(request):
     if request.user.is_authenticated:
-        return redirect(_safe_next(request) or "home")
+        return HttpResponseRedirect(safe_next_path(request) or reverse("home"))
     initial = {"email": request.GET.get("email", "")}
     form = SignupForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -33,17 +27,27 @@ def signup(request):
             display_name=form.cleaned_data["display_name"],
         )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect(_safe_next(request) or "home")
-    return render(request, "accounts/signup.html", {"form": form, "next": _safe_next(request)})
+        return HttpResponseRedirect(safe_next_path(request) or reverse("home"))
+    return render(request, "accounts/signup.html", {"form": form, "next": safe_next_path(request)})
 
 
-class LoginView(auth_views.LoginView):
+class SafeNextMixin:
+    """Django's own `next` check lets "abc" through (a relative URL); only a site path may pass."""
+
+    def get_redirect_url(self, request=None):
+        request = request or self.request
+        target = safe_next_path(request) or ""
+        # Back to this very page would bounce a signed-in person between the two forever.
+        return "" if urlsplit(target).path == request.path else target
+
+
+class LoginView(SafeNextMixin, auth_views.LoginView):
     form_class = ThrottledLoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
 
 
-class LogoutView(auth_views.LogoutView):
+class LogoutView(SafeNextMixin, auth_views.LogoutView):
     pass
 
 

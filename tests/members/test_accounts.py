@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.core import mail
@@ -154,3 +155,80 @@ def test_signup_never_redirects_off_site(client, db, next_url):
         {"email": "safe@example.test", "password": "a-long-unusual-pass-42"},
     )
     assert response["Location"] == reverse("home")
+
+
+# -- next: only a path on this site is followed -----------------------------------------------
+
+UNSAFE_NEXT = [
+    "abc",
+    "home",
+    "org_list",
+    "https://evil.example/",
+    "//evil.example/x",
+    "/\\evil.example/x",
+    "javascript:alert(1)",
+    "\x00",
+    "/o/x/\x00",
+    "/o/x/\n",
+    " /o/x/",
+]
+
+
+@pytest.mark.parametrize("next_url", UNSAFE_NEXT)
+def test_signup_ignores_a_next_that_is_not_a_path_when_signed_in(client, db, next_url):
+    client.force_login(make_user())
+    response = client.get(reverse("accounts:signup"), {"next": next_url})
+    assert response.status_code == 302 and response["Location"] == reverse("home")
+
+
+@pytest.mark.parametrize("next_url", UNSAFE_NEXT)
+def test_signup_ignores_a_next_that_is_not_a_path_on_the_creating_post(client, db, next_url):
+    response = client.post(
+        reverse("accounts:signup") + "?" + urlencode({"next": next_url}),
+        {"email": "safe@example.test", "password": "a-long-unusual-pass-42"},
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("home")
+    assert User.objects.filter(email="safe@example.test").exists()
+
+
+@pytest.mark.parametrize("next_url", UNSAFE_NEXT)
+def test_sign_in_ignores_a_next_that_is_not_a_path(client, db, next_url):
+    make_user("next@example.test")
+    response = client.post(
+        reverse("accounts:login"),
+        {"username": "next@example.test", "password": PASSWORD, "next": next_url},
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("home")
+    again = client.get(reverse("accounts:login"), {"next": next_url})
+    assert again.status_code == 302 and again["Location"] == reverse("home")
+
+
+@pytest.mark.parametrize("next_url", UNSAFE_NEXT)
+def test_sign_out_ignores_a_next_that_is_not_a_path(client, db, next_url):
+    client.force_login(make_user())
+    response = client.post(reverse("accounts:logout"), {"next": next_url})
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:login")
+
+
+def test_a_signed_in_person_sent_back_to_the_sign_in_page_lands_home(client, db):
+    client.force_login(make_user())
+    for target in ("/accounts/login/", "/accounts/login/?next=/accounts/login/"):
+        response = client.get(reverse("accounts:login"), {"next": target})
+        assert response.status_code == 302, target
+
+
+def test_a_next_path_on_this_site_is_followed(client, db):
+    make_user("next@example.test")
+    response = client.post(
+        reverse("accounts:login"),
+        {"username": "next@example.test", "password": PASSWORD, "next": "/o/acme/?tab=1"},
+    )
+    assert response["Location"] == "/o/acme/?tab=1"
+    response = client.post(reverse("accounts:logout"), {"next": "/accounts/login/?next=/o/a/"})
+    assert response["Location"] == "/accounts/login/?next=/o/a/"
+    response = client.post(
+        reverse("accounts:signup") + "?next=/invitations/abc/",
+        {"email": "new@example.test", "password": "a-long-unusual-pass-42"},
+    )
+    assert response["Location"] == "/invitations/abc/"
+    assert client.get(reverse("accounts:signup"), {"next": "/o/x/"})["Location"] == "/o/x/"
