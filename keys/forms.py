@@ -8,15 +8,20 @@ put back next to the same fields.
 from django import forms
 
 from keys.models import BudgetPeriod, KeyStatus, RotationGrace, Scope, VirtualKey
-from keys.services import KeyAttributes
+from keys.services import BUDGET_LIMIT_MAX, RATE_LIMIT_MAX, KeyAttributes
 
 
 def _split(text: str) -> list[str]:
     return [item.strip() for line in text.splitlines() for item in line.split(",") if item.strip()]
 
 
-def _messages(name: str, fix: str, *codes: str) -> dict[str, str]:
-    return {code: f"{name}: {fix}" for code in ("invalid", *codes)}
+def _no_nul(name: str) -> dict[str, str]:
+    return {"null_characters_not_allowed": f"{name}: remove the null character (\\x00)."}
+
+
+def _messages(name: str, fix: str, *codes: str, **by_code: str) -> dict[str, str]:
+    messages = {code: f"{name}: {fix}" for code in ("invalid", *codes)}
+    return messages | _no_nul(name) | {code: f"{name}: {text}" for code, text in by_code.items()}
 
 
 class KeyForm(forms.Form):
@@ -44,21 +49,25 @@ class KeyForm(forms.Form):
         label="Requests per minute",
         required=False,
         min_value=1,
+        max_value=RATE_LIMIT_MAX,
         help_text="Empty: only the org's limits apply.",
         error_messages=_messages(
             "rate_limit_rpm",
             "enter a whole number of at least 1, or leave it empty.",
             "min_value",
+            max_value=f"must be at most {RATE_LIMIT_MAX}.",
         ),
     )
     rate_limit_tpm = forms.IntegerField(
         label="Tokens per minute",
         required=False,
         min_value=1,
+        max_value=RATE_LIMIT_MAX,
         error_messages=_messages(
             "rate_limit_tpm",
             "enter a whole number of at least 1, or leave it empty.",
             "min_value",
+            max_value=f"must be at most {RATE_LIMIT_MAX}.",
         ),
     )
     allowed_models = forms.CharField(
@@ -66,12 +75,14 @@ class KeyForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "gpt-4o-mini, claude-sonnet-4"}),
         help_text="One per line or comma-separated. Empty: every model the org offers.",
+        error_messages=_no_nul("allowed_models"),
     )
     allowed_ips = forms.CharField(
         label="Allowed IP ranges",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "203.0.113.0/24"}),
         help_text="CIDR ranges or single addresses. Empty: any address the org allows.",
+        error_messages=_no_nul("allowed_ips"),
     )
     budget_limit = forms.DecimalField(
         label="Budget (USD)",
@@ -82,10 +93,10 @@ class KeyForm(forms.Form):
         error_messages=_messages(
             "budget_limit",
             "enter an amount in USD such as 50 or 12.50, or leave it empty.",
-            "min_value",
-            "max_digits",
-            "max_decimal_places",
-            "max_whole_digits",
+            min_value="enter an amount in USD of 0 or more, or leave it empty.",
+            max_digits=f"must be at most {BUDGET_LIMIT_MAX}, in whole cents.",
+            max_whole_digits=f"must be at most {BUDGET_LIMIT_MAX}.",
+            max_decimal_places="use at most 2 decimal places (whole cents).",
         ),
     )
     budget_period = forms.ChoiceField(
@@ -100,6 +111,7 @@ class KeyForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "team=payments"}),
         help_text="key=value, one per line; sent to the gateway with each request's log.",
+        error_messages=_no_nul("metadata"),
     )
 
     @classmethod

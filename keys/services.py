@@ -41,6 +41,11 @@ from orgs.selectors import organization_lock
 
 METADATA_MAX_ENTRIES = 50
 METADATA_MAX_LENGTH = 500
+# What the columns hold on every database: rate limits are 32-bit integers on PostgreSQL, the
+# budget is numeric(12, 2).
+RATE_LIMIT_MAX = 2**31 - 1
+BUDGET_LIMIT_MAX = Decimal("9999999999.99")
+BUDGET_LIMIT_CENTS = Decimal("0.01")
 # Retired secrets are kept a while after their grace ends, so lookup can say "rotated".
 RETIRED_SECRET_MEMORY = timedelta(days=30)
 
@@ -80,6 +85,28 @@ class SavedKey:
     warnings: tuple[str, ...] = ()
 
 
+def _budget_amount(value) -> tuple[Decimal | None, str]:
+    """(the amount in whole cents, "") or (None, what to fix): only what numeric(12, 2) holds."""
+    unreadable = "enter an amount in USD such as 50 or 12.50, or leave it empty."
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None, unreadable
+    if isinstance(value, int) and abs(value) > BUDGET_LIMIT_MAX:
+        amount = Decimal(1 if value > 0 else -1).scaleb(12)  # no str() of a 5,000-digit int
+    else:
+        amount = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    if not amount.is_finite():
+        return None, unreadable
+    if amount < 0:
+        return None, "enter an amount in USD of 0 or more, or leave it empty."
+    if amount > BUDGET_LIMIT_MAX:
+        return None, f"must be at most {BUDGET_LIMIT_MAX}."
+    cents = amount.quantize(BUDGET_LIMIT_CENTS)
+    if cents != amount:
+        return None, "use at most 2 decimal places (whole cents)."
+    # 0E+99999999 is zero and -0 is 0: the plain amount is what gets stored.
+    return cents + 0, ""
+
+
 def _clean_attributes(
     attributes: KeyAttributes,
     *,
@@ -96,6 +123,17 @@ def _clean_attributes(
 
     def refuse(name: str, message: str) -> None:
         errors.setdefault(name, []).append(f"{name}: {message}")
+
+    texts = {
+        "name": [attributes.name or ""],
+        "allowed_models": list(attributes.allowed_models),
+        "allowed_ips": list(attributes.allowed_ips),
+        "metadata": [str(part) for item in (attributes.metadata or {}).items() for part in item],
+    }
+    for text_field, values in texts.items():
+        # PostgreSQL stores no NUL in text or JSON.
+        if any("\x00" in value for value in values if isinstance(value, str)):
+            refuse(text_field, "remove the null character (\\x00).")
 
     name = (attributes.name or "").strip()
     if not name:
@@ -142,6 +180,8 @@ def _clean_attributes(
         whole = isinstance(value, int) and not isinstance(value, bool)
         if value is not None and (not whole or value < 1):
             refuse(limit, "enter a whole number of at least 1, or leave it empty for no limit.")
+        elif value is not None and value > RATE_LIMIT_MAX:
+            refuse(limit, f"must be at most {RATE_LIMIT_MAX}.")
 
     allowed_models = sorted({model.strip() for model in attributes.allowed_models if model.strip()})
     offered = org_limits.models
@@ -179,8 +219,12 @@ def _clean_attributes(
             allowed_ips.append(str(network))
 
     budget_limit, budget_period = attributes.budget_limit, attributes.budget_period or ""
-    if budget_limit is not None and budget_limit < 0:
-        refuse("budget_limit", "enter an amount in USD of 0 or more, or leave it empty.")
+    if budget_limit is not None:
+        amount, problem = _budget_amount(budget_limit)
+        if problem:
+            refuse("budget_limit", problem)
+        else:
+            budget_limit = amount
     if budget_limit is not None and not budget_period:
         refuse("budget_period", "choose the period the budget applies to (daily, weekly, ...).")
     if budget_limit is None and budget_period:

@@ -1,0 +1,171 @@
+"""Settings > API keys never answers bad input with a server error: numbers past their column,
+malformed key ids in the URL, junk query parameters and unsafe return addresses are refused
+with a 4xx that names the field (run these on PostgreSQL too: it refuses what SQLite stores).
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from keys.models import VirtualKey
+from keys.services import KeyAttributes, key_create, key_update
+from tests.keys.conftest import make_key
+
+HTMX = {"HX-Request": "true"}
+INT_MAX = 2**31 - 1
+
+
+def url(name, organization, key_id=None):
+    kwargs = {"slug": organization.slug}
+    if key_id is not None:
+        kwargs["key_id"] = key_id
+    return reverse(f"keys:{name}", kwargs=kwargs)
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+def valid_form(**fields):
+    return {"name": "checkout", "scopes": ["gateway"], **fields}
+
+
+# -- Numbers past their column -----------------------------------------------------------------
+
+TOO_BIG = [str(2**31), str(2**63), str(2**64), "9" * 30]
+NOT_WHOLE = ["1e9999999", "NaN", "Infinity", "-1", "0", "1.5", "9" * 10_000, "1\x00"]
+
+
+@pytest.mark.parametrize("field", ["rate_limit_rpm", "rate_limit_tpm"])
+@pytest.mark.parametrize("value", TOO_BIG)
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_a_rate_limit_past_the_column_is_a_field_error_on_create(
+    client, organization, owner, field, value, htmx
+):
+    client.force_login(owner)
+    response = client.post(
+        url("create", organization), valid_form(**{field: value}), headers=HTMX if htmx else {}
+    )
+    assert response.status_code == (200 if htmx else 400)
+    assert f"{field}: must be at most {INT_MAX}" in text(response)
+    assert not VirtualKey.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["rate_limit_rpm", "rate_limit_tpm"])
+@pytest.mark.parametrize("value", TOO_BIG + NOT_WHOLE)
+def test_a_rate_limit_past_the_column_is_a_field_error_on_edit(
+    client, organization, owner, field, value
+):
+    key = make_key(organization, owner, rate_limit_rpm=60, rate_limit_tpm=1000).key
+    client.force_login(owner)
+    response = client.post(url("update", organization, key.public_id), valid_form(**{field: value}))
+    assert response.status_code == 400
+    assert f"{field}: " in text(response)
+    key.refresh_from_db()
+    assert (key.rate_limit_rpm, key.rate_limit_tpm) == (60, 1000)
+
+
+@pytest.mark.parametrize("value", NOT_WHOLE)
+def test_a_rate_limit_that_is_no_whole_number_is_a_field_error_on_create(
+    client, organization, owner, value
+):
+    client.force_login(owner)
+    response = client.post(url("create", organization), valid_form(rate_limit_rpm=value))
+    assert response.status_code == 400
+    assert "rate_limit_rpm: " in text(response)
+    assert not VirtualKey.objects.exists()
+
+
+def test_the_largest_rate_limit_the_column_holds_is_saved(client, organization, owner):
+    client.force_login(owner)
+    response = client.post(
+        url("create", organization),
+        valid_form(rate_limit_rpm=str(INT_MAX), rate_limit_tpm=str(INT_MAX)),
+    )
+    assert response.status_code == 200
+    assert VirtualKey.objects.get().rate_limit_tpm == INT_MAX
+
+
+BAD_BUDGETS = [
+    "1e9999999",
+    "-1e9999999",
+    "1e-9999999",
+    "NaN",
+    "sNaN",
+    "Infinity",
+    "-Infinity",
+    "-1",
+    str(2**63),
+    "10000000000",
+    "0.001",
+    "9" * 10_000,
+    "1\x00",
+]
+
+
+@pytest.mark.parametrize("value", BAD_BUDGETS)
+@pytest.mark.parametrize("editing", [False, True], ids=["create", "edit"])
+def test_a_budget_the_column_cannot_hold_is_a_field_error(
+    client, organization, owner, value, editing
+):
+    key = make_key(organization, owner, name="kept").key if editing else None
+    client.force_login(owner)
+    target = url("update", organization, key.public_id) if editing else url("create", organization)
+    response = client.post(target, valid_form(budget_limit=value, budget_period="monthly"))
+    assert response.status_code == 400
+    assert "budget_limit: " in text(response)
+    assert not VirtualKey.objects.filter(budget_limit__isnull=False).exists()
+
+
+def test_a_budget_past_the_column_names_the_largest_amount(client, organization, owner):
+    client.force_login(owner)
+    for value in ("10000000000", "1e9999999", str(2**63)):
+        response = client.post(
+            url("create", organization), valid_form(budget_limit=value, budget_period="daily")
+        )
+        assert "budget_limit: must be at most 9999999999.99" in text(response), value
+
+
+@pytest.mark.parametrize("value", ["9999999999.99", "1E+5", "0", "-0", "12.5", "0E+99999999"])
+def test_a_budget_the_column_holds_is_saved(client, organization, owner, value):
+    client.force_login(owner)
+    response = client.post(
+        url("create", organization), valid_form(budget_limit=value, budget_period="daily")
+    )
+    assert response.status_code == 200
+    assert VirtualKey.objects.get().budget_limit == Decimal(value)
+
+
+@pytest.mark.parametrize(
+    "attributes, field",
+    [
+        ({"rate_limit_rpm": 2**31}, "rate_limit_rpm"),
+        ({"rate_limit_tpm": 2**63}, "rate_limit_tpm"),
+        ({"budget_limit": Decimal("1e9999999"), "budget_period": "daily"}, "budget_limit"),
+        ({"budget_limit": Decimal("NaN"), "budget_period": "daily"}, "budget_limit"),
+        ({"budget_limit": Decimal("Infinity"), "budget_period": "daily"}, "budget_limit"),
+        ({"budget_limit": Decimal("0.001"), "budget_period": "daily"}, "budget_limit"),
+        ({"budget_limit": float("inf"), "budget_period": "daily"}, "budget_limit"),
+        ({"budget_limit": 10**5000, "budget_period": "daily"}, "budget_limit"),
+        ({"budget_limit": "12.50", "budget_period": "daily"}, "budget_limit"),
+        ({"name": "nul\x00name"}, "name"),
+        ({"metadata": {"team": "pay\x00ments"}}, "metadata"),
+        ({"allowed_models": ["gpt\x00"]}, "allowed_models"),
+    ],
+)
+def test_the_services_refuse_what_the_columns_cannot_hold(organization, owner, attributes, field):
+    """Callers other than the page (the API, scripts) get the same field errors."""
+    with pytest.raises(ValidationError) as refused:
+        key_create(
+            organization=organization,
+            actor=owner,
+            attributes=KeyAttributes(**{"name": "direct", **attributes}),
+        )
+    assert field in refused.value.message_dict
+    key = make_key(organization, owner, name="kept").key
+    with pytest.raises(ValidationError) as refused:
+        key_update(key=key, actor=owner, attributes=KeyAttributes(**{"name": "kept", **attributes}))
+    assert field in refused.value.message_dict
+    assert VirtualKey.objects.count() == 1
