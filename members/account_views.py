@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
-from members.forms import SignupForm, ThrottledLoginForm
+from members.forms import EmailPasswordResetForm, SignupForm, ThrottledLoginForm
 from members.models import User
 from prism_site.http import safe_next_path
 
@@ -52,6 +52,7 @@ class LogoutView(SafeNextMixin, auth_views.LogoutView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    form_class = EmailPasswordResetForm
     template_name = "accounts/password_reset.html"
     email_template_name = "accounts/email/password_reset.txt"
     html_email_template_name = "accounts/email/password_reset.html"

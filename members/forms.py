@@ -2,20 +2,39 @@
 
 from django import forms
 from django.contrib.auth import authenticate, password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.core import validators
 
 from members import login_throttle
 from members.models import User, normalize_email
 from prism_site.http import client_ip
 
+EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
+
+
+def email_too_long(field_label: str, length: int) -> forms.ValidationError:
+    return forms.ValidationError(
+        f"{field_label}: at most {EMAIL_MAX_LENGTH} characters (this one has {length}).",
+        code="max_length",
+    )
+
 
 class SignupForm(forms.Form):
     display_name = forms.CharField(max_length=150, required=False, label="Your name")
-    email = forms.EmailField(max_length=254)
+    email = forms.EmailField(
+        max_length=EMAIL_MAX_LENGTH,
+        error_messages={
+            "max_length": f"Email: at most {EMAIL_MAX_LENGTH} characters "
+            "(this one has %(show_value)d)."
+        },
+    )
     password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
     def clean_email(self):
         email = normalize_email(self.cleaned_data["email"])
+        # Lower-casing can lengthen an address ("İ" becomes two characters).
+        if len(email) > EMAIL_MAX_LENGTH:
+            raise email_too_long("Email", len(email))
         if User.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError(
                 "An account with this email already exists: sign in, or reset your password."
@@ -45,6 +64,17 @@ class ThrottledLoginForm(AuthenticationForm):
         "throttled": "Too many failed sign-ins. Try again in %(minutes)s minute(s).",
     }
 
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        # Django sets the field's max_length after construction, which adds no validator:
+        # a longer address would reach the throttle's column.
+        username = self.fields["username"]
+        username.validators.append(validators.MaxLengthValidator(EMAIL_MAX_LENGTH))
+        username.error_messages["max_length"] = (
+            f"{username.label}: at most {EMAIL_MAX_LENGTH} characters "
+            "(this one has %(show_value)d)."
+        )
+
     def clean(self):
         email = self.cleaned_data.get("username") or ""
         password = self.cleaned_data.get("password")
@@ -64,3 +94,13 @@ class ThrottledLoginForm(AuthenticationForm):
             self.confirm_login_allowed(self.user_cache)
             login_throttle.success_record(email=email, ip_address=ip_address)
         return self.cleaned_data
+
+
+class EmailPasswordResetForm(PasswordResetForm):
+    """Django's reset form, with the length refusal naming the field like every other form."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].error_messages["max_length"] = (
+            f"Email: at most {EMAIL_MAX_LENGTH} characters (this one has %(show_value)d)."
+        )

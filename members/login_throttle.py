@@ -12,11 +12,17 @@ from django.utils import timezone
 
 from members.models import LoginThrottle, normalize_email
 
+EMAIL_MAX_LENGTH = LoginThrottle._meta.get_field("email").max_length
+
+
+def _key(email: str) -> str:
+    # The form caps what is typed, but lower-casing can lengthen it ("İ" becomes two
+    # characters); a cut key still throttles, a longer one would not fit the column.
+    return normalize_email(email)[:EMAIL_MAX_LENGTH]
+
 
 def seconds_locked(*, email: str, ip_address: str) -> int:
-    throttle = LoginThrottle.objects.filter(
-        email=normalize_email(email), ip_address=ip_address
-    ).first()
+    throttle = LoginThrottle.objects.filter(email=_key(email), ip_address=ip_address).first()
     if throttle is None or throttle.locked_until is None:
         return 0
     remaining = (throttle.locked_until - timezone.now()).total_seconds()
@@ -27,7 +33,7 @@ def seconds_locked(*, email: str, ip_address: str) -> int:
 def failure_record(*, email: str, ip_address: str) -> None:
     now = timezone.now()
     throttle, _ = LoginThrottle.objects.select_for_update().get_or_create(
-        email=normalize_email(email), ip_address=ip_address
+        email=_key(email), ip_address=ip_address
     )
     window = timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
     expired_lock = throttle.locked_until is not None and throttle.locked_until <= now
@@ -42,4 +48,4 @@ def failure_record(*, email: str, ip_address: str) -> None:
 
 
 def success_record(*, email: str, ip_address: str) -> None:
-    LoginThrottle.objects.filter(email=normalize_email(email), ip_address=ip_address).delete()
+    LoginThrottle.objects.filter(email=_key(email), ip_address=ip_address).delete()

@@ -157,6 +157,73 @@ def test_signup_never_redirects_off_site(client, db, next_url):
     assert response["Location"] == reverse("home")
 
 
+# -- Bad input: a clear error next to the field, never a server error -------------------------
+
+
+def test_an_over_long_sign_in_email_is_refused_naming_the_field(client, db):
+    response = login(client, "a" * 290 + "@example.test", "whatever-pass")
+    assert response.status_code == 200
+    assert "Email address: at most 254 characters" in response.content.decode()
+    assert not LoginThrottle.objects.exists()
+
+
+def test_a_sign_in_email_that_grows_when_lower_cased_is_throttled_without_error(
+    client, db, settings
+):
+    # "İ".lower() is two characters: 254 typed become 508 stored unless the throttle cuts them.
+    settings.LOGIN_FAILURE_LIMIT = 2
+    typed = "İ" * 254
+    for _ in range(2):
+        assert login(client, typed, "guess").status_code == 200
+    throttle = LoginThrottle.objects.get()
+    assert len(throttle.email) <= 254 and throttle.failures == 2
+    assert "Too many failed sign-ins" in login(client, typed, "guess").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("url_name", "data"),
+    [
+        ("accounts:login", {"username": "nul\x00@example.test", "password": "whatever-pass"}),
+        ("accounts:login", {"username": "nul@example.test", "password": "what\x00ever"}),
+        ("accounts:signup", {"email": "nul\x00@example.test", "password": "a-long-unusual-42"}),
+        (
+            "accounts:signup",
+            {"email": "nul@example.test", "display_name": "N\x00", "password": "a-long-unusual-42"},
+        ),
+        ("accounts:signup", {"email": "nul@example.test", "password": "a-long\x00-unusual-42"}),
+        ("accounts:password_reset", {"email": "nul\x00@example.test"}),
+    ],
+)
+def test_nul_characters_are_refused_as_a_form_error(client, db, url_name, data):
+    response = client.post(reverse(url_name), data, REMOTE_ADDR="203.0.113.7")
+    assert response.status_code == 200
+    assert "Null characters are not allowed." in response.content.decode()
+    assert not User.objects.exists() and mail.outbox == []
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "a" * 250 + "@example.test",
+        # Lower-casing makes it 413 characters, past the column, after the form's own check.
+        "İ" * 200 + "@example.test",
+    ],
+)
+def test_an_over_long_signup_email_is_refused_naming_the_field(client, db, email):
+    response = client.post(
+        reverse("accounts:signup"), {"email": email, "password": "a-long-unusual-pass-42"}
+    )
+    assert response.status_code == 200
+    assert "Email: at most 254 characters" in response.content.decode()
+    assert not User.objects.exists()
+
+
+def test_an_over_long_password_reset_email_is_refused(client, db):
+    response = client.post(reverse("accounts:password_reset"), {"email": "a" * 300 + "@x.test"})
+    assert response.status_code == 200
+    assert "Email: at most 254 characters (this one has 307)" in response.content.decode()
+
+
 # -- next: only a path on this site is followed -----------------------------------------------
 
 UNSAFE_NEXT = [
