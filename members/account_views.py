@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.db import IntegrityError, transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
@@ -21,13 +22,19 @@ def signup(request):
     initial = {"email": request.GET.get("email", "")}
     form = SignupForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        user = User.objects.create_user(
-            form.cleaned_data["email"],
-            form.cleaned_data["password"],
-            display_name=form.cleaned_data["display_name"],
-        )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return HttpResponseRedirect(safe_next_path(request) or reverse("home"))
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    form.cleaned_data["email"],
+                    form.cleaned_data["password"],
+                    display_name=form.cleaned_data["display_name"],
+                )
+        except IntegrityError:
+            # The same address signed up a moment ago, between the form's check and this insert.
+            form.add_error("email", SignupForm.EMAIL_TAKEN)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return HttpResponseRedirect(safe_next_path(request) or reverse("home"))
     return render(request, "accounts/signup.html", {"form": form, "next": safe_next_path(request)})
 
 

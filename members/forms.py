@@ -20,6 +20,8 @@ def email_too_long(field_label: str, length: int) -> forms.ValidationError:
 
 
 class SignupForm(forms.Form):
+    EMAIL_TAKEN = "An account with this email already exists: sign in, or reset your password."
+
     display_name = forms.CharField(max_length=150, required=False, label="Your name")
     email = forms.EmailField(
         max_length=EMAIL_MAX_LENGTH,
@@ -36,9 +38,7 @@ class SignupForm(forms.Form):
         if len(email) > EMAIL_MAX_LENGTH:
             raise email_too_long("Email", len(email))
         if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                "An account with this email already exists: sign in, or reset your password."
-            )
+            raise forms.ValidationError(self.EMAIL_TAKEN)
         return email
 
     def clean(self):
