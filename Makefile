@@ -6,7 +6,7 @@ PYTHON := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup chromium lint bench
+.PHONY: run test setup chromium lint bench fuzz
 
 $(UV):
 	python3 -m venv .tools
@@ -29,10 +29,12 @@ chromium:
 		echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Tests run on every core (pytest-xdist), a whole test file per worker so that data a module
+# builds once is built once.
 test: setup chromium
 	$(PYTHON) -m ruff check .
 	DEBUG=1 $(PYTHON) manage.py makemigrations --check --dry-run
-	$(PYTHON) -m pytest $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 lint: setup
 	$(PYTHON) -m ruff check .
@@ -40,3 +42,7 @@ lint: setup
 
 bench: setup
 	$(PYTHON) -m pytest -m bench -s tests
+
+# The input fuzz alone, every caller given every value (prints how many requests it made).
+fuzz: setup
+	PRISM_FUZZ=full $(PYTHON) -m pytest -s tests/site/test_input_fuzz.py
