@@ -1,5 +1,6 @@
 """Reads of keys shared by the pages and the API: the inventory page, one key, the org's limits."""
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -8,9 +9,11 @@ from django.http import Http404
 from keys.models import KeyStatus, RetiredSecret, VirtualKey
 from keys.permissions import KeyRights, creators_capabilities, key_rights, own_key_permissions
 from keys.policy import OrgLimits, org_limits_from_config
+from keys.secrets import PUBLIC_ID_LENGTH, PUBLIC_ID_PREFIX
 from orgs.selectors import organization_config
 
 KEY_PAGE_SIZE = 50
+PUBLIC_ID = re.compile(rf"{re.escape(PUBLIC_ID_PREFIX)}[0-9A-Za-z]{{{PUBLIC_ID_LENGTH}}}")
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,10 @@ def key_inventory_page(
 
 
 def key_in_organization(organization, public_id: str) -> VirtualKey:
-    """The key with this public id in this org; a key of another org is as absent as none."""
+    """The key with this public id in this org; a key of another org is as absent as none, and
+    so is a malformed id (never sent to the database: PostgreSQL refuses a NUL in text)."""
+    if not isinstance(public_id, str) or not PUBLIC_ID.fullmatch(public_id):
+        raise Http404("No such key in this organization.")
     key = (
         VirtualKey.objects.select_related("created_by", "revoked_by")
         .filter(organization=organization, public_id=public_id)

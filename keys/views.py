@@ -129,10 +129,10 @@ def key_detail(request, access: OrgAccess, key_id: str):
 
 @org_view(Capability.MANAGE_KEYS)
 def key_update(request, access: OrgAccess, key_id: str):
-    if request.method != "POST":
-        return redirect(f"{reverse('keys:detail', args=[access.organization.slug, key_id])}?edit=1")
     now = timezone.now()
     key, rights = _key_and_rights(request, access, key_id, now)
+    if request.method != "POST":
+        return redirect(f"{key.get_absolute_url()}?edit=1")
     if not rights.edit:
         raise PermissionDenied("This key is revoked; revoked keys cannot be edited.")
     key_status = key.status_at(now)

@@ -169,3 +169,79 @@ def test_the_services_refuse_what_the_columns_cannot_hold(organization, owner, a
         key_update(key=key, actor=owner, attributes=KeyAttributes(**{"name": "kept", **attributes}))
     assert field in refused.value.message_dict
     assert VirtualKey.objects.count() == 1
+
+
+# -- Malformed key ids in the URL --------------------------------------------------------------
+
+MALFORMED_IDS = [
+    "%00",
+    "key_%00",
+    "key_0000000000000000000%00",
+    "a" * 10_000,
+    "key_" + "A" * 10_000,
+    "%ff",
+    "%C0%AF",
+    "ключ",
+    "key_000000000000000000ü",
+    "key_0000000000000000000A%0A",
+    "%20",
+    "..",
+]
+
+
+@pytest.mark.parametrize("raw_id", MALFORMED_IDS)
+@pytest.mark.parametrize("action", ["", "edit/", "rotate/", "revoke/"])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_malformed_key_id_is_not_found(client, organization, owner, raw_id, action, method):
+    make_key(organization, owner)
+    client.force_login(owner)
+    path = f"/o/{organization.slug}/settings/keys/{raw_id}/{action}"
+    data = valid_form(grace="none") if method == "post" else {}
+    response = getattr(client, method)(path, data)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("raw_id", ["%00", "a" * 10_000, "%ff"])
+def test_a_malformed_key_id_is_not_found_for_htmx_either(client, organization, owner, raw_id):
+    client.force_login(owner)
+    response = client.get(f"/o/{organization.slug}/settings/keys/{raw_id}/?edit=1", headers=HTMX)
+    assert response.status_code == 404
+
+
+# -- Query parameters of the inventory ---------------------------------------------------------
+
+JUNK_QUERIES = [
+    "before=99999999999999999999",
+    f"before={2**63}",
+    f"before={2**63 - 1}",
+    "before=-1",
+    "before=0",
+    "before=%00",
+    "before=1e9999999",
+    "before=" + "9" * 10_000,
+    "status=%00",
+    "status=deleted",
+    "status=" + "a" * 10_000,
+    "mine=%00",
+    "mine=" + "x" * 300,
+    "status=active&status=revoked",
+    "cursor=%ff",
+    "page=99999999999999999999",
+]
+
+
+@pytest.mark.parametrize("query", JUNK_QUERIES)
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_junk_in_the_inventory_query_still_lists_keys(client, organization, owner, query, htmx):
+    make_key(organization, owner, name="listed")
+    client.force_login(owner)
+    response = client.get(f"{url('list', organization)}?{query}", headers=HTMX if htmx else {})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("query", ["edit=%00", "edit=" + "1" * 10_000, "edit=1&edit=%ff"])
+def test_junk_in_the_detail_query_shows_the_key(client, organization, owner, query):
+    key = make_key(organization, owner).key
+    client.force_login(owner)
+    response = client.get(f"{url('detail', organization, key.public_id)}?{query}")
+    assert response.status_code == 200
