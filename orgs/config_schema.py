@@ -16,7 +16,6 @@ from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -30,6 +29,8 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+
+from orgs import provider_hosts
 
 SECTIONS = ("providers", "routing", "caching", "rate_limiting", "budgets", "ip_acl")
 MASK_MARK = "…"
@@ -97,7 +98,6 @@ PositiveLimit = Annotated[StrictInt, Field(ge=1, le=10**12)]
 
 # Always used with fullmatch: `$` would let a trailing newline through.
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
-NUMERIC_HOST = re.compile(r"(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+))*\.?")
 
 
 class ProviderType(StrEnum):
@@ -153,17 +153,6 @@ class StoredSecret(_Section):
     masked: str = Field(max_length=40)
 
 
-def private_hosts_allowed() -> bool:
-    return bool(getattr(settings, "PROVIDER_ALLOW_PRIVATE_HOSTS", False))
-
-
-def address_is_private(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Private, loopback, link-local and every other non-public address a gateway must not reach."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return not address.is_global or address.is_multicast
-
-
 def _base_url(value: str) -> str:
     _visible_text(value)
     if any(character.isspace() for character in value):
@@ -184,25 +173,9 @@ def _base_url(value: str) -> str:
         raise ValueError("port must be between 1 and 65535")
     if parts.query or parts.fragment:
         raise ValueError("must not contain a query string or fragment")
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-    # Resolvers read "2130706433" or "0x7f.1" as 127.0.0.1; only the plain dotted form is checked.
-    if address is None and NUMERIC_HOST.fullmatch(host):
-        raise ValueError("write an IP address in dotted form (e.g. 203.0.113.7) or use a host name")
-    if private_hosts_allowed():
-        return value
-    if address is not None and address_is_private(address):
-        raise ValueError(
-            "private, loopback and link-local addresses are refused; use a public host "
-            "(or ask an operator to set PROVIDER_ALLOW_PRIVATE_HOSTS for self-hosted models)"
-        )
-    if host == "localhost" or host.endswith(".localhost"):
-        raise ValueError(
-            "localhost is refused; use a public host "
-            "(or ask an operator to set PROVIDER_ALLOW_PRIVATE_HOSTS for self-hosted models)"
-        )
+    problem = provider_hosts.literal_problem(host)
+    if problem:
+        raise ValueError(problem)
     return value
 
 

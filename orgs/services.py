@@ -204,16 +204,20 @@ def _carry_secrets(document: Any, current: OrgConfig) -> Any:
     return {**document, "providers": providers}
 
 
-def _host_errors(config: OrgConfig, current: OrgConfig) -> list[ConfigError]:
+def _host_errors(config: OrgConfig, current: OrgConfig, *, notes: list[str]) -> list[ConfigError]:
+    """Hosts of new or changed base URLs the gateway must not call; `notes` gets what a person
+    should know about the accepted ones (a host that did not resolve from here)."""
     errors = []
     for index, provider in enumerate(config.providers):
         before = current.provider(provider.name)
         if provider.base_url is None or (before and before.base_url == provider.base_url):
             continue
-        problem = provider_hosts.host_problem(provider.base_url)
-        if problem:
+        check = provider_hosts.check_host(provider.base_url)
+        if check.problem:
             loc = ("providers", index, "base_url")
-            errors.append(ConfigError(loc=loc, path=format_path(loc), message=problem))
+            errors.append(ConfigError(loc=loc, path=format_path(loc), message=check.problem))
+        elif check.note:
+            notes.append(check.note)
     return errors
 
 
@@ -267,7 +271,8 @@ def _config_commit(
     if not trusted:
         document = _carry_secrets(document, current.config)
     config = validate_document(document, untrusted=not trusted)
-    host_errors = _host_errors(config, current.config)
+    host_notes: list[str] = []
+    host_errors = _host_errors(config, current.config, notes=host_notes)
     if host_errors:
         raise ConfigInvalid(host_errors)
     _seal_new_secrets(config, locked)
@@ -291,6 +296,8 @@ def _config_commit(
         raise _conflict(locked, current.number, selectors.config_current(locked)) from None
     Organization.objects.filter(pk=locked.pk).update(config_version=version)
     organization.config_version = version
+    # Shown to the person who saved (e.g. a host that did not resolve from here).
+    version.host_notes = host_notes
     changes = document_changes(current.version.document if current.version else None, stored)
     audit.record(
         organization=locked,

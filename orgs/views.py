@@ -205,6 +205,8 @@ def _saved(request, access: OrgAccess, section: str, version, previous: int):
         messages.info(request, f"Nothing changed; the config is still version {previous}.")
     else:
         messages.success(request, f"Saved {label.lower()} as version {version.number}.")
+    for note in getattr(version, "host_notes", ()):
+        messages.warning(request, note)
     if not request.htmx:
         return redirect(_settings_url(access, section))
     response = _render_settings(

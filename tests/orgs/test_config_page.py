@@ -361,7 +361,7 @@ def test_a_stale_toggle_is_refused_with_a_visible_message(client, organization, 
     assert selectors.organization_config(organization).provider("openai").enabled is True
 
 
-def test_base_url_hosts_that_resolve_to_private_addresses_are_refused(
+def test_base_url_hosts_that_resolve_to_private_addresses_are_refused_unresolved_noted(
     client, organization, admin, monkeypatch, settings
 ):
     client.force_login(admin)
@@ -373,11 +373,22 @@ def test_base_url_hosts_that_resolve_to_private_addresses_are_refused(
         raise OSError("Name or service not known")
 
     monkeypatch.setattr(provider_hosts, "resolve", no_answer)
-    html = provider_post(client, organization, 1, base_url="https://nope.example").content
-    assert "providers[0].base_url: nope.example does not resolve" in html.decode()
+    response = provider_post(client, organization, 1, base_url="https://nope.example")
+    assert toasts(response)[1] == (
+        "nope.example did not resolve from here; the gateway will check it again when it connects"
+    )
+    assert selectors.organization_config(organization).provider("openai").base_url == (
+        "https://nope.example"
+    )
 
     settings.PROVIDER_ALLOW_PRIVATE_HOSTS = True
-    provider_post(client, organization, 1, base_url="https://llm.corp.example")
+    provider_post(
+        client,
+        organization,
+        current_number(organization),
+        base_url="https://llm.corp.example",
+        original_name="openai",
+    )
     assert selectors.organization_config(organization).provider("openai").base_url == (
         "https://llm.corp.example"
     )
