@@ -203,13 +203,15 @@ def key_rotate(request, access: OrgAccess, key_id: str):
     return render(request, "keys/rotate.html", context, status=status)
 
 
-def _safe_next(request, access: OrgAccess, fallback: str) -> str:
-    target = request.POST.get("next") or ""
+def _safe_next(request, access: OrgAccess, target: str, fallback: str) -> str:
+    """`target` when it is a page of this org's keys, else `fallback`."""
     keys_root = reverse("keys:list", args=[access.organization.slug])
     allowed = url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
-    return target if allowed and target.startswith(keys_root) else fallback
+    # A control character would break the Location header (and means nothing in a URL).
+    plain = target.isprintable() and len(target) <= 2000
+    return target if allowed and plain and target.startswith(keys_root) else fallback
 
 
 @org_view(Capability.CREATE_KEYS)
@@ -221,13 +223,17 @@ def key_revoke(request, access: OrgAccess, key_id: str):
     if request.method == "POST":
         services.key_revoke(key=key, actor=request.user, ip_address=client_ip(request), now=now)
         messages.success(request, f"Revoked {key.name}: its secret no longer works anywhere.")
-        target = _safe_next(request, access, fallback=key.get_absolute_url())
+        target = _safe_next(
+            request, access, request.POST.get("next") or "", fallback=key.get_absolute_url()
+        )
         if request.htmx:
             return HttpResponseClientRedirect(target)
         return redirect(target)
     context = {
         "key": key,
-        "next": request.GET.get("next") or key.get_absolute_url(),
+        "next": _safe_next(
+            request, access, request.GET.get("next") or "", fallback=key.get_absolute_url()
+        ),
         "in_dialog": bool(request.htmx),
     }
     if request.htmx:

@@ -245,3 +245,33 @@ def test_junk_in_the_detail_query_shows_the_key(client, organization, owner, que
     client.force_login(owner)
     response = client.get(f"{url('detail', organization, key.public_id)}?{query}")
     assert response.status_code == 200
+
+
+# -- Where revoke returns to -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "suffix", ["\r\nSet-Cookie: a=b", "\n", "\x00", "\t", "\x7f", "\u2028", "é" * 3000]
+)
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_revoke_with_an_unsafe_next_returns_to_the_key(client, organization, owner, suffix, htmx):
+    key = make_key(organization, owner).key
+    client.force_login(owner)
+    response = client.post(
+        url("revoke", organization, key.public_id),
+        {"next": url("list", organization) + suffix},
+        headers=HTMX if htmx else {},
+    )
+    target = response["HX-Redirect"] if htmx else response["Location"]
+    assert target == key.get_absolute_url()
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+
+
+@pytest.mark.parametrize("next_url", ["\x00", "a" * 10_000, "javascript:alert(1)"])
+def test_revoke_dialog_with_junk_next_still_opens(client, organization, owner, next_url):
+    key = make_key(organization, owner).key
+    client.force_login(owner)
+    response = client.get(url("revoke", organization, key.public_id), {"next": next_url})
+    assert response.status_code == 200
+    assert "javascript:" not in text(response)
