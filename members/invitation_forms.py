@@ -1,6 +1,7 @@
 """Forms of Settings > Members and the invitation pages: invite, role change, filter, sign up."""
 
 from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
 
 from members.forms import SignupForm
 from members.services import INVITATIONS_PER_REQUEST, invitation_addresses
@@ -13,11 +14,18 @@ class InvitationForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "ada@example.com, bob@example.com"}),
         help_text=f"One or several (up to {INVITATIONS_PER_REQUEST}), separated by commas, spaces "
         "or new lines.",
+        error_messages={"required": "emails: enter at least one email address."},
     )
     role = forms.ChoiceField(label="Role")
 
     def __init__(self, *args, roles: list[Role], **kwargs):
         super().__init__(*args, **kwargs)
+        # A NUL refuses just the address it is in (see `invitation_addresses`), not the batch.
+        self.fields["emails"].validators = [
+            validator
+            for validator in self.fields["emails"].validators
+            if not isinstance(validator, ProhibitNullCharactersValidator)
+        ]
         self.fields["role"].choices = [(role.value, role.label) for role in roles]
         default = Role.MEMBER if Role.MEMBER in roles else (roles[-1] if roles else None)
         if default is not None:

@@ -6,6 +6,7 @@ the "at least one Owner" rule is checked against committed state.
 
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -182,8 +183,19 @@ class IssuedInvitation:
 class InvitationBatch:
     issued: list[IssuedInvitation] = field(default_factory=list)
     already_members: list[str] = field(default_factory=list)
-    # (address, why) for addresses left out because the inviter may not touch their invitation.
+    # (address, why) for addresses left out because the inviter may not touch their invitation,
+    # or because no invitation can go to them (too long to store, control characters).
     refused: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def only_unusable_addresses(self) -> bool:
+        """Nothing went out and every address was left out for its own spelling."""
+        return (
+            not self.issued
+            and not self.already_members
+            and bool(self.refused)
+            and all(address_problem(address) for address, _ in self.refused)
+        )
 
 
 @dataclass(frozen=True)
@@ -208,6 +220,40 @@ def _check_actor_may_invite(*, actor, organization: Organization, role: str) -> 
 
 
 _ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
+# The address columns (Invitation, InvitationEmail, User) hold 254 characters, RFC 5321's limit.
+EMAIL_MAX_LENGTH = 254
+
+
+def address_shown(address: str) -> str:
+    """An address as a message can show it: control and invisible characters spelled out
+    (\\x00, \\u202e), and a long one cut to its start and end."""
+    shown = "".join(
+        (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+        if unicodedata.category(char) in ("Cc", "Cf")
+        else char
+        for char in address
+    )
+    return shown if len(shown) <= 60 else f"{shown[:28]}…{shown[-28:]}"
+
+
+def address_problem(address: str) -> str | None:
+    """Why no invitation can go to this (normalized) address, or None.
+
+    Such an address is left out on its own, like one the inviter may not touch, and the rest of
+    the batch still goes out.
+    """
+    if len(address) > EMAIL_MAX_LENGTH:
+        return (
+            f"{address_shown(address)} is longer than {EMAIL_MAX_LENGTH} characters "
+            f"({len(address)}), the most an email address can have."
+        )
+    hidden = sorted({char for char in address if unicodedata.category(char) in ("Cc", "Cf")})
+    if hidden:
+        return (
+            f"{address_shown(address)} contains a control or invisible character "
+            f"({', '.join(address_shown(char) for char in hidden)}); retype the address."
+        )
+    return None
 
 
 def invitation_addresses(emails: str | Iterable[str]) -> list[str]:
@@ -215,6 +261,7 @@ def invitation_addresses(emails: str | Iterable[str]) -> list[str]:
 
     `emails` is pasted text (addresses separated by commas, semicolons, spaces or new lines) or
     a list of such texts. The invite form validates with this too, so both say the same.
+    Addresses with an `address_problem` are kept: the batch leaves them out one by one.
     """
     texts = [emails] if isinstance(emails, str) else emails
     addresses = list(
@@ -235,6 +282,8 @@ def invitation_addresses(emails: str | Iterable[str]) -> list[str]:
         )
     invalid = []
     for address in addresses:
+        if address_problem(address):
+            continue
         try:
             validate_email(address)
         except ValidationError:
@@ -326,10 +375,17 @@ def invitations_send(
     """Invite each address (at most 50); an open invitation to the same address is refreshed.
 
     Addresses that already belong to members are skipped and listed in the result, and so are
-    addresses whose open invitation has a role the inviter may not manage. The emails
+    addresses whose open invitation has a role the inviter may not manage, and addresses no
+    invitation can go to (`address_problem`). The emails
     go out after the transaction commits; `base_url` (scheme and host) starts their links.
     """
-    addresses = invitation_addresses(emails)
+    addresses, unusable = [], []
+    for address in invitation_addresses(emails):
+        problem = address_problem(address)
+        if problem is None:
+            addresses.append(address)
+        else:
+            unusable.append((address, problem))
     role = Role(role)
     organization = organization_lock(organization)
     # Serializes one inviter's invitations across orgs, so the per-inviter limit is exact.
@@ -426,7 +482,9 @@ def invitations_send(
         ]
     )
     _deliver_on_commit(issued, base_url)
-    return InvitationBatch(issued=issued, already_members=sorted(members), refused=sorted(refused))
+    return InvitationBatch(
+        issued=issued, already_members=sorted(members), refused=sorted(refused) + unusable
+    )
 
 
 def _open_invitation(organization: Organization, invitation_id: int) -> Invitation:

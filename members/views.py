@@ -262,12 +262,17 @@ def invitation_create(request, access: OrgAccess):
         except ValidationError as error:
             form.add_error("emails", error)
         else:
-            if batch.refused and not batch.issued and not batch.already_members:
+            if batch.only_unusable_addresses:
+                # Nothing went out because of how the addresses are written: fix them in place.
+                for _, reason in batch.refused:
+                    form.add_error("emails", f"emails: {reason}")
+            elif batch.refused and not batch.issued and not batch.already_members:
                 return _refused(request, access, _refusals_message(batch))
-            _report_batch(request, batch, form.cleaned_data["role"])
-            if request.htmx:
-                return _invitations_section(request, access)
-            return _back_to_list(access)
+            else:
+                _report_batch(request, batch, form.cleaned_data["role"])
+                if request.htmx:
+                    return _invitations_section(request, access)
+                return _back_to_list(access)
     if request.htmx:
         return _invitations_section(request, access, invite_form=form)
     return render(request, PAGE, _page_context(request, access, invite_form=form), status=400)

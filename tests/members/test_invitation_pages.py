@@ -64,7 +64,7 @@ def test_invite_in_place_returns_the_section_with_the_new_row(client, organizati
 @pytest.mark.parametrize(
     ("emails", "error"),
     [
-        ("", "This field is required."),
+        ("", "emails: enter at least one email address."),
         ("ada@example.test, not-an-address", "not valid email addresses: not-an-address"),
         (", ".join(f"p{n}@example.test" for n in range(51)), "at most 50 addresses at a time"),
     ],
