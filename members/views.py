@@ -120,8 +120,9 @@ def _refused(request, access: OrgAccess, message: str, *, status: int = 403):
     return render(request, PAGE, _page_context(request, access, refusal=message), status=status)
 
 
-def _limit_reached(request, access: OrgAccess, error: InvitationLimitReached, form):
-    if request.htmx:
+def _limit_reached(request, access: OrgAccess, error: InvitationLimitReached, form=None):
+    """429 with Retry-After; a plain invite post keeps what was typed, with the reason on it."""
+    if request.htmx or form is None:
         response = _refused(request, access, error.message, status=429)
     else:
         form.add_error(None, error.message)
@@ -299,7 +300,7 @@ def _invitation_action(request, access: OrgAccess, action, success_message):
     try:
         invitation = action()
     except InvitationLimitReached as error:
-        return _limit_reached(request, access, error, _invitation_form(access))
+        return _limit_reached(request, access, error)
     except ActionRefused as refusal:
         return _refused(request, access, refusal.message)
     messages.success(request, success_message(invitation))

@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 
 from members.models import Invitation, InvitationEmail
-from members.services import invitations_send
+from members.services import DAILY_LIMIT_PER_ADDRESS, invitation_resend, invitations_send
 from orgs.roles import Role
-from tests.members.helpers import BASE_URL
+from tests.members.helpers import BASE_URL, invite
 
 HTMX = {"HX-Request": "true"}
 
@@ -157,3 +157,26 @@ def test_an_unknown_role_in_an_invite_is_a_form_error(client, organization, owne
     )
     assert response.status_code == 400
     assert not Invitation.objects.exists()
+
+
+# -- Resend past the daily limit ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_resend_past_the_daily_limit_says_try_again_later(client, organization, owner, htmx):
+    invitation, _ = invite(organization, owner, "ada@example.test")
+    for _ in range(DAILY_LIMIT_PER_ADDRESS - 1):
+        invitation_resend(
+            organization=organization, invitation_id=invitation.pk, actor=owner, base_url=BASE_URL
+        )
+    client.force_login(owner)
+    response = client.post(
+        reverse("members:invitation_resend", args=[organization.slug, invitation.pk]),
+        headers=HTMX if htmx else {},
+    )
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 60
+    said = " ".join(toasts(response)) if htmx else text(response)
+    assert "ada@example.test was sent 10 invitations" in said
+    assert "Try again later" in said
+    assert InvitationEmail.objects.count() == DAILY_LIMIT_PER_ADDRESS
