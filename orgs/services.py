@@ -1,12 +1,15 @@
 """Every write to an organization: create, rename, billing, delete, and its config versions."""
 
+import copy
+import json
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 from django.views.decorators.debug import sensitive_variables
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from members.services import membership_add
 from orgs import audit, provider_hosts, secrets, selectors
@@ -16,6 +19,7 @@ from orgs.config_schema import (
     ConfigError,
     ConfigInvalid,
     OrgConfig,
+    Provider,
     StoredSecret,
     format_path,
     masked_document,
@@ -131,11 +135,25 @@ def organization_billing_update(
 class ConfigConflict(Exception):
     """The edit started from an older version than the current one; nothing was saved."""
 
-    def __init__(self, *, base_version: int, current_version: int, versions, changes):
+    def __init__(
+        self,
+        *,
+        base_version: int,
+        current_version: int,
+        versions,
+        changes,
+        fields: list["FieldConflict"] | None = None,
+        taken: list[str] | None = None,
+        reason: str = "",
+    ):
         self.base_version = base_version
         self.current_version = current_version
         self.versions = versions
         self.changes = changes
+        # A merged form edit: the fields both sides changed, and those that took the current
+        # values (config paths). Empty when the edit was not merged.
+        self.fields = fields or []
+        self.taken = taken or []
         authors = sorted({version.author_email or "someone" for version in versions})
         if base_version > current_version or not versions:
             message = (
@@ -152,11 +170,18 @@ class ConfigConflict(Exception):
                 f"Conflict: {saved} saved by {', '.join(authors)} after you started editing "
                 f"version {base_version}, so your change was not saved."
             )
+        if reason:
+            message = f"{message} {reason}"
         super().__init__(message)
         self.message = message
 
 
-def _conflict(organization: Organization, base_version: int, current: CurrentConfig):
+def _conflict(
+    organization: Organization,
+    base_version: int,
+    current: CurrentConfig,
+    rebased: "Rebase | None" = None,
+):
     versions = selectors.config_versions_between(
         organization, after=base_version, through=current.number
     )
@@ -166,12 +191,193 @@ def _conflict(organization: Organization, base_version: int, current: CurrentCon
         if current.version and versions
         else []
     )
+    fields = []
+    if rebased is not None and base is not None:
+        # Name the version (and its author) that last set each value both sides changed.
+        for conflict in rebased.conflicts:
+            value, last = _get(rebased.locate(base.document), conflict.path), None
+            for version in versions:
+                now = _get(rebased.locate(version.document), conflict.path)
+                if not _same(now, value):
+                    value, last = now, version
+            last = last or (versions[-1] if versions else None)
+            fields.append(
+                replace(
+                    conflict,
+                    version=last.number if last else None,
+                    author=(last.author_email or "someone") if last else "",
+                )
+            )
     return ConfigConflict(
         base_version=base_version,
         current_version=current.number,
         versions=versions,
         changes=changes,
+        fields=fields,
+        taken=[rebased.location(path) for path in rebased.taken] if rebased else [],
+        reason=rebased.reason if rebased else "",
     )
+
+
+# -- Merging a form edit that started from an older version ----------------------------------
+# A form carries the version it was opened on (its base). When someone saved meanwhile, the
+# edit is merged per field: base vs current vs submitted. A field only the others changed takes
+# the current value; a field only the editor changed (or both, to the same value) keeps the
+# editor's; a field both changed to different values is a conflict, and nothing is saved until
+# the editor has seen both values. The fields are the schema's leaves (nested sections such as
+# routing.retry are followed; lists and maps are one value each).
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class FieldConflict:
+    """A field the editor and someone else both changed since the editor's base version."""
+
+    path: tuple[str, ...]  # within the edited entry, e.g. ("retry", "max_retries")
+    location: str  # the config path people read, e.g. routing.retry.max_retries
+    theirs: Any  # the current value, as the schema stores it (keys masked)
+    yours: Any  # the submitted value (never a typed key)
+    version: int | None = None  # the version that last set `theirs`
+    author: str = ""
+
+
+@dataclass
+class Rebase:
+    """A stale edit moved onto the current version."""
+
+    # Builds the merged document as `_config_commit` does; None: the edit no longer applies.
+    build: Callable[[OrgConfig, dict], Any] | None
+    locate: Callable[[dict], Any]  # the edited entry in a stored document
+    prefix: str  # the entry's config path (caching, providers.openai)
+    taken: list[tuple] = field(default_factory=list)
+    conflicts: list[FieldConflict] = field(default_factory=list)
+    reason: str = ""
+
+    def location(self, path: tuple) -> str:
+        return ".".join((self.prefix, *path))
+
+
+@dataclass(frozen=True)
+class Merged:
+    """On a version saved from a merged edit: the base it started from, the versions saved
+    in between, and the config paths that kept their values."""
+
+    base_version: int
+    versions: list
+    taken: list[str]
+
+    @property
+    def authors(self) -> list[str]:
+        return sorted({version.author_email or "someone" for version in self.versions})
+
+
+def _leaf_paths(model: Any, prefix: tuple = ()) -> list[tuple]:
+    """The fields of a schema model, nested sections followed; any other type is one leaf."""
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return [prefix]
+    paths = []
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            paths += _leaf_paths(annotation, (*prefix, name))
+        else:
+            paths.append((*prefix, name))
+    return paths
+
+
+def _get(entry: Any, path: tuple) -> Any:
+    for key in path:
+        if not isinstance(entry, dict) or key not in entry:
+            return _MISSING
+        entry = entry[key]
+    return entry
+
+
+def _set(entry: Any, path: tuple, value: Any) -> Any:
+    if not path:
+        return copy.deepcopy(value)
+    result = dict(entry) if isinstance(entry, dict) else {}
+    result[path[0]] = _set(result.get(path[0]), path[1:], value)
+    return result
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as JSON (so True is not 1, and key order does not matter)."""
+    if a is _MISSING or b is _MISSING:
+        return a is b
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
+def three_way_merge(
+    base: Any, theirs: Any, yours: Any, paths: list[tuple], *, into: Any = _MISSING
+) -> tuple[Any, list[tuple], list[tuple]]:
+    """Merge per path: (merged, paths that took theirs, paths both changed differently).
+
+    `yours` is compared as the schema reads it; `into` (default `yours`) is what the merged
+    values are written into, so the editor's own text reaches validation unchanged."""
+    merged = copy.deepcopy(yours if into is _MISSING else into)
+    taken, both = [], []
+    for path in paths:
+        b, t, y = _get(base, path), _get(theirs, path), _get(yours, path)
+        if _same(t, b) or _same(t, y):
+            continue
+        if _same(y, b):
+            merged = _set(merged, path, t) if t is not _MISSING else merged
+            taken.append(path)
+        else:
+            both.append(path)
+    return merged, taken, both
+
+
+def _as_schema_reads(section: str, values: Any, base_entry: Any) -> Any:
+    """`values` as the schema stores them ("5000" and 5000 are one value); keys that do not
+    validate stay as given (they are the editor's change, refused later with their path)."""
+    try:
+        return masked_document(validate_document({section: values}))[section]
+    except ConfigInvalid:
+        pass
+    if not isinstance(values, dict) or not isinstance(base_entry, dict):
+        return values
+    read = dict(values)
+    for key, value in values.items():
+        try:
+            checked = validate_document({section: {**base_entry, key: value}})
+        except ConfigInvalid:
+            continue
+        read[key] = masked_document(checked)[section].get(key, value)
+    return read
+
+
+def _section_rebase(section: str, values: Any):
+    def rebase(base: OrgConfig, current: OrgConfig) -> Rebase:
+        base_entry = masked_document(base)[section]
+        current_entry = masked_document(current)[section]
+        yours = _as_schema_reads(section, values, base_entry)
+        merged, taken, both = three_way_merge(
+            base_entry,
+            current_entry,
+            yours,
+            _leaf_paths(OrgConfig.model_fields[section].annotation),
+            into=values,
+        )
+        return Rebase(
+            build=lambda current, masked: {**masked, section: merged},
+            locate=lambda document: document.get(section, _MISSING),
+            prefix=section,
+            taken=taken,
+            conflicts=[
+                FieldConflict(
+                    path=path,
+                    location=".".join((section, *path)),
+                    theirs=_get(current_entry, path),
+                    yours=_get(yours, path),
+                )
+                for path in both
+            ],
+        )
+
+    return rebase
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -250,11 +456,14 @@ def _config_commit(
     message: str = "",
     ip_address: str | None = None,
     restored_from: int | None = None,
+    rebase: Callable[[OrgConfig, OrgConfig], Rebase] | None = None,
 ) -> ConfigVersion | None:
     """Lock the org, refuse a stale edit, validate, seal new secrets, save the next version.
 
     `build(current_config, masked_current_document)` returns the whole new document. Returns
-    None when the result equals the current version (nothing to save).
+    None when the result equals the current version (nothing to save). A stale edit is refused
+    unless `rebase(base_config, current_config)` merges it without conflicting fields; the
+    saved version then carries `merged` (what was kept from the versions in between).
     """
     locked = selectors.organization_lock(organization)
     # Read the version only once the lock is held: a join in the locking query would be
@@ -264,8 +473,24 @@ def _config_commit(
         version=version,
         config=selectors.parse_stored(version.document) if version else OrgConfig(),
     )
+    merged = None
     if base_version is not None and base_version != current.number:
-        raise _conflict(locked, base_version, current)
+        base = (
+            selectors.config_version_get(locked, base_version)
+            if rebase is not None and 1 <= base_version < current.number
+            else None
+        )
+        rebased = rebase(selectors.parse_stored(base.document), current.config) if base else None
+        if rebased is None or rebased.build is None or rebased.conflicts:
+            raise _conflict(locked, base_version, current, rebased)
+        build = rebased.build
+        merged = Merged(
+            base_version=base_version,
+            versions=selectors.config_versions_between(
+                locked, after=base_version, through=current.number
+            ),
+            taken=[rebased.location(path) for path in rebased.taken],
+        )
     document = build(current.config, masked_document(current.config))
     trusted = restored_from is not None
     if not trusted:
@@ -310,10 +535,12 @@ def _config_commit(
             "version": version.number,
             "base_version": current.number,
             **({"restored_from": restored_from} if restored_from is not None else {}),
+            **({"merged_from": merged.base_version} if merged is not None else {}),
             # Paths only: values could be sensitive and stay in the version itself.
             "changed": [change.path for change in changes][:50],
         },
     )
+    version.merged = merged
     return version
 
 
@@ -376,8 +603,12 @@ def config_section_update(
     values: Any,
     message: str = "",
     ip_address: str | None = None,
+    merge: bool = False,
 ) -> ConfigVersion | None:
-    """Replace one section (routing, caching, rate_limiting, budgets, ip_acl or providers)."""
+    """Replace one section (routing, caching, rate_limiting, budgets, ip_acl or providers).
+
+    `merge` (the section forms): an edit from an older version is merged per field with what
+    was saved since, instead of being refused; see `three_way_merge`."""
     if section not in SECTIONS:
         raise ValueError(f"section: must be one of {', '.join(SECTIONS)}")
     return _config_commit(
@@ -388,6 +619,7 @@ def config_section_update(
         section=section,
         message=message,
         ip_address=ip_address,
+        rebase=_section_rebase(section, values) if merge else None,
     )
 
 
@@ -402,10 +634,14 @@ def config_provider_save(
     remove_key: bool = False,
     message: str = "",
     ip_address: str | None = None,
+    merge: bool = False,
 ) -> ConfigVersion | None:
-    """Add a provider (`original_name` None) or edit one; a blank `api_key` keeps the stored key."""
+    """Add a provider (`original_name` None) or edit one; a blank `api_key` keeps the stored key.
 
-    def build(current: OrgConfig, masked: dict) -> dict:
+    `merge` (the provider form): an edit from an older version is merged per field with the
+    provider as saved since; an addition goes on top of the current list."""
+
+    def build(current: OrgConfig, masked: dict, values: dict = values) -> dict:
         providers = list(masked["providers"])
         entry = dict(values)
         if original_name is None:
@@ -438,7 +674,68 @@ def config_provider_save(
         section="providers",
         message=message,
         ip_address=ip_address,
+        rebase=_provider_rebase(original_name, values, remove_key, build) if merge else None,
     )
+
+
+# What the merge compares for a key typed into the form: it differs from every stored mask.
+_TYPED_KEY = "(the key you typed, not shown)"
+
+
+def _provider_rebase(original_name: str | None, values: dict, remove_key: bool, build):
+    def locate(document: dict) -> Any:
+        return next(
+            (p for p in document.get("providers", []) if p.get("name") == original_name), _MISSING
+        )
+
+    def rebase(base: OrgConfig, current: OrgConfig) -> Rebase:
+        prefix = f"providers.{original_name}"
+        if original_name is None:
+            # An addition goes on top of the current list and changes nothing saved meanwhile.
+            return Rebase(build=build, locate=locate, prefix="providers")
+        if base.provider(original_name) is None or current.provider(original_name) is None:
+            return Rebase(
+                build=None,
+                locate=locate,
+                prefix=prefix,
+                reason=f"{original_name} was removed or renamed meanwhile; reload the section.",
+            )
+        base_entry = locate(masked_document(base))
+        current_entry = locate(masked_document(current))
+        given = {name: value for name, value in values.items() if name != "api_key"}
+        shown = {name: value for name, value in base_entry.items() if name != "api_key"}
+        read = _as_schema_reads("providers", [given], [shown])
+        yours = read[0] if isinstance(read, list) and read and read[0] is not given else given
+        yours = {
+            **yours,
+            "api_key": _TYPED_KEY
+            if values.get("api_key")
+            else None
+            if remove_key
+            else base_entry["api_key"],
+        }
+        merged, taken, both = three_way_merge(
+            base_entry, current_entry, yours, _leaf_paths(Provider), into=dict(values)
+        )
+        # The key goes on as typed (or blank: the build keeps the current key).
+        merged["api_key"] = values.get("api_key")
+        return Rebase(
+            build=lambda current, masked: build(current, masked, merged),
+            locate=locate,
+            prefix=prefix,
+            taken=taken,
+            conflicts=[
+                FieldConflict(
+                    path=path,
+                    location=".".join((prefix, *path)),
+                    theirs=_get(current_entry, path),
+                    yours=_get(yours, path),
+                )
+                for path in both
+            ],
+        )
+
+    return rebase
 
 
 def config_provider_toggle(

@@ -4,6 +4,7 @@ sections, providers, JSON, billing, history, danger zone) and the audit log."""
 import json
 from functools import cached_property
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -198,11 +199,31 @@ def settings_organization(request, access: OrgAccess):
     return _render_settings(request, access, section=None, **context)
 
 
+def _merged_note(merged: services.Merged) -> str:
+    """ ", merged with version 2 by ada@… (kept their caching.max_entries)" for the toast."""
+    first, last = merged.versions[0].number, merged.versions[-1].number
+    versions = f"version {first}" if first == last else f"versions {first}–{last}"
+    note = f" Merged with {versions} by {', '.join(merged.authors)}, saved meanwhile"
+    if merged.taken:
+        shown = ", ".join(merged.taken[:5]) + (", …" if len(merged.taken) > 5 else "")
+        note += f": kept their {shown}"
+    return note + "."
+
+
 def _saved(request, access: OrgAccess, section: str, version, previous: int):
     """After a successful save: toast, refreshed section, history and JSON (or a redirect)."""
     label = SECTION_LABELS.get(section, section)
+    merged = getattr(version, "merged", None)
     if version is None:
-        messages.info(request, f"Nothing changed; the config is still version {previous}.")
+        current = selectors.config_current(access.organization).number
+        messages.info(request, f"Nothing changed; the config is still version {current}.")
+    elif merged is not None and merged.versions:
+        messages.success(
+            request, f"Saved {label.lower()} as version {version.number}.{_merged_note(merged)}"
+        )
+        # Other open forms still on the older base must merge with the versions in between
+        # too, so only forms on the version just replaced move on.
+        previous = version.number - 1
     else:
         messages.success(request, f"Saved {label.lower()} as version {version.number}.")
     for note in getattr(version, "host_notes", ()):
@@ -230,11 +251,25 @@ def _save_config(request, access: OrgAccess, *, section: str, form, make_form, s
         except ConfigInvalid as invalid:
             form.add_config_errors(invalid.errors)
         except ConfigConflict as conflict:
-            # Keep what the person typed; saving again now applies it on top of the new version.
+            # Keep what the person typed, moved onto the current version: fields only the
+            # others changed show their values, fields both changed are marked with both.
             data = request.POST.copy()
             data["base_version"] = str(conflict.current_version)
+            current = selectors.config_current(access.organization).config
+            theirs = _current_initial(form, current) if conflict.taken or conflict.fields else {}
+            for location in conflict.taken:
+                name = _field_at(form, location)
+                if name in theirs:
+                    _put(data, form.fields[name], name, theirs[name])
+            notes = {
+                name: _merge_note(form, name, field, data, theirs)
+                for field in conflict.fields
+                if (name := _field_at(form, field.location))
+            }
             form = make_form(data)
             form.is_valid()
+            for name, note in notes.items():
+                form[name].merge_note = note
             messages.error(request, "Not saved: someone else changed the config meanwhile.")
             context.update(form=form, conflict=conflict)
             if partial == "json":
@@ -253,6 +288,58 @@ def _save_config(request, access: OrgAccess, *, section: str, form, make_form, s
     if partial == "json":
         context["json_text"] = form.safe_text(SettingsPage(access).stored_masks)
     return _render_settings(request, access, section=partial, status=400, **context)
+
+
+def _current_initial(form, config) -> dict:
+    """The form's fields as they would open on `config` now."""
+    if isinstance(form, ProviderForm):
+        provider = config.provider(form.data.get("original_name") or "")
+        return ProviderForm.initial_from(provider) if provider else {}
+    return form.initial_from(config) if hasattr(form, "initial_from") else {}
+
+
+def _field_at(form, location: str) -> str | None:
+    """The form field that edits config path `location` (errors are named by the same path)."""
+    for name in form.fields:
+        if name not in ("base_version", "message") and form.error_path(name) == location:
+            return name
+    return None
+
+
+def _put(data, field, name: str, value) -> None:
+    """Set a field of submitted form data to a value as the form shows it (never a key field:
+    blank there keeps the current key)."""
+    if isinstance(field.widget, forms.PasswordInput):
+        return
+    if isinstance(field, forms.BooleanField):
+        if value:
+            data[name] = "on"
+        else:
+            data.pop(name, None)
+    else:
+        data[name] = "" if value is None else str(value)
+
+
+def _merge_note(form, name: str, field, data, theirs: dict) -> dict:
+    """Both values of a field both sides changed, as the person reads them in the form."""
+    widget = form.fields[name]
+    if isinstance(widget, forms.BooleanField):
+        yours, shown = ("On" if data.get(name) else "Off"), ("On" if theirs.get(name) else "Off")
+        value = "on" if theirs.get(name) else ""
+    elif isinstance(widget.widget, forms.PasswordInput):
+        yours = "a new key (not shown)" if data.get(name) else "remove the key"
+        shown, value = field.theirs or "none", None
+    else:
+        yours, shown = data.get(name, ""), theirs.get(name, "")
+        value = "" if shown is None else str(shown)
+    return {
+        "yours": yours or "(blank)",
+        "theirs": shown if shown not in ("", None) else "(blank)",
+        "value": value,
+        "version": field.version,
+        "author": field.author,
+        "secret": isinstance(widget.widget, forms.PasswordInput),
+    }
 
 
 @require_POST
@@ -275,6 +362,7 @@ def config_section(request, access: OrgAccess, section: str):
             values=form.values(),
             message=form.cleaned_data["message"],
             ip_address=client_ip(request),
+            merge=True,
         ),
     )
 
@@ -310,6 +398,7 @@ def provider_save(request, access: OrgAccess):
             remove_key=form.cleaned_data.get("remove_key", False),
             message=form.cleaned_data["message"],
             ip_address=client_ip(request),
+            merge=True,
         ),
     )
 

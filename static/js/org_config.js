@@ -10,3 +10,18 @@
     });
   });
 })();
+
+// A field both editors changed shows both values; "Use theirs" puts the other value in the field.
+(function () {
+  document.body.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-use-theirs]");
+    if (!button) return;
+    var input = document.getElementById(button.getAttribute("data-use-theirs"));
+    if (!input) return;
+    var value = button.getAttribute("data-value") || "";
+    if (input.type === "checkbox") input.checked = value === "on";
+    else input.value = value;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    input.focus();
+  });
+})();

@@ -159,3 +159,68 @@ def test_two_open_sections_each_label_toggles_its_own_checkbox(page, live_server
     expect(enforce_box).not_to_be_checked()
     expect(cache_box).to_be_checked()
     settle(page)
+
+
+def open_caching_as(browser, live_server, organization, email):
+    page = browser.new_context().new_page()
+    sign_in(page, live_server.url, email, PASSWORD)
+    page.goto(settings_url(live_server, organization))
+    page.locator("#section-caching").get_by_role("button", name="Edit caching").click()
+    expect(page.get_by_label("Max entries")).to_be_visible()
+    return page, page.locator("#section-caching")
+
+
+def test_saving_from_an_older_version_keeps_the_other_editors_change(browser, live_server, acme):
+    """The Admin changes Max entries while the Owner edits TTL: both changes are kept."""
+    organization, admin, _ = acme
+    owner, owner_caching = open_caching_as(browser, live_server, organization, "olga@example.test")
+    second, admin_caching = open_caching_as(browser, live_server, organization, admin.email)
+
+    admin_caching.get_by_label("Max entries").fill("600")
+    admin_caching.get_by_role("button", name="Save").click()
+    expect(second.locator("#toasts").get_by_text("Saved caching as version 2.")).to_be_visible()
+
+    owner_caching.get_by_label("Time to live (seconds)").fill("300")
+    owner_caching.get_by_role("button", name="Save").click()
+    expect(owner.locator("#toasts")).to_contain_text(
+        "Saved caching as version 3. Merged with version 2 by ada@example.test, saved "
+        "meanwhile: kept their caching.max_entries."
+    )
+    expect(owner_caching.get_by_text("300 s")).to_be_visible()
+    expect(owner_caching.locator("dd", has_text="600")).to_have_text("600")
+    second.reload()
+    expect(second.locator("#section-caching").get_by_text("300 s")).to_be_visible()
+    expect(second.locator("#section-caching").locator("dd", has_text="600")).to_have_text("600")
+    for page in (owner, second):
+        settle(page)
+        page.context.close()
+
+
+def test_a_field_both_changed_shows_both_values_to_choose_from(browser, live_server, acme):
+    organization, admin, _ = acme
+    owner, owner_caching = open_caching_as(browser, live_server, organization, "olga@example.test")
+    second, admin_caching = open_caching_as(browser, live_server, organization, admin.email)
+
+    admin_caching.get_by_label("Time to live (seconds)").fill("600")
+    admin_caching.get_by_role("button", name="Save").click()
+    expect(second.locator("#toasts").get_by_text("Saved caching as version 2.")).to_be_visible()
+
+    owner_caching.get_by_label("Time to live (seconds)").fill("300")
+    owner_caching.get_by_label("Mode").select_option("semantic")
+    owner_caching.get_by_role("button", name="Save").click()
+    note = owner_caching.get_by_role("note")
+    expect(note).to_contain_text("Time to live (seconds): both changed.")
+    expect(note).to_contain_text("Yours: 300 / Theirs (v2 by ada@example.test): 600")
+    ttl = owner_caching.get_by_label("Time to live (seconds)")
+    expect(ttl).to_have_value("300")
+    expect(owner_caching.get_by_label("Mode")).to_have_value("semantic")
+
+    note.get_by_role("button", name="Use theirs").click()
+    expect(ttl).to_have_value("600")
+    owner_caching.get_by_role("button", name="Save").click()
+    expect(owner.locator("#toasts").get_by_text("Saved caching as version 3.")).to_be_visible()
+    expect(owner_caching.get_by_text("600 s")).to_be_visible()
+    expect(owner_caching.get_by_text("semantic")).to_be_visible()
+    for page in (owner, second):
+        settle(page)
+        page.context.close()
