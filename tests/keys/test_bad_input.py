@@ -275,3 +275,55 @@ def test_revoke_dialog_with_junk_next_still_opens(client, organization, owner, n
     response = client.get(url("revoke", organization, key.public_id), {"next": next_url})
     assert response.status_code == 200
     assert "javascript:" not in text(response)
+
+
+# -- Every other field of the key form ---------------------------------------------------------
+
+ODD_TEXT = ["\x00", "a\x00b", "x" * 10_000, "\x01\x1b[31m", "line\n", "\u202e", "%ff", "😀" * 300]
+
+
+@pytest.mark.parametrize(
+    "field", ["name", "allowed_models", "allowed_ips", "metadata", "expires_at", "budget_period"]
+)
+@pytest.mark.parametrize("value", ODD_TEXT)
+@pytest.mark.parametrize("editing", [False, True], ids=["create", "edit"])
+def test_odd_text_in_any_key_field_is_no_server_error(
+    client, organization, owner, field, value, editing
+):
+    key = make_key(organization, owner, name="kept").key if editing else None
+    client.force_login(owner)
+    target = url("update", organization, key.public_id) if editing else url("create", organization)
+    response = client.post(target, valid_form(**{field: value}))
+    assert response.status_code in (200, 302, 400)
+    if response.status_code == 400 and "\x00" in value:
+        assert f"{field}: " in text(response)
+    assert all("\x00" not in key.name for key in VirtualKey.objects.all())
+
+
+@pytest.mark.parametrize(
+    "expires_at", ["9999-12-31T23:59", "10000-01-01T00:00", "0001-01-01T00:00", "2030-02-30T00:00"]
+)
+def test_an_expiry_at_the_edge_of_the_calendar_is_no_server_error(
+    client, organization, owner, expires_at
+):
+    client.force_login(owner)
+    response = client.post(url("create", organization), valid_form(expires_at=expires_at))
+    assert response.status_code in (200, 400)
+
+
+@pytest.mark.parametrize("grace", ["", "\x00", "forever", "x" * 10_000])
+def test_a_rotation_grace_that_is_no_choice_is_a_field_error(client, organization, owner, grace):
+    key = make_key(organization, owner).key
+    client.force_login(owner)
+    response = client.post(url("rotate", organization, key.public_id), {"grace": grace})
+    assert response.status_code == 400
+    assert "grace: " in text(response)
+
+
+@pytest.mark.parametrize("scopes", [[], ["\x00"], ["root"], ["gateway", "x" * 10_000]])
+def test_scopes_that_are_no_choice_are_a_field_error(client, organization, owner, scopes):
+    client.force_login(owner)
+    response = client.post(url("create", organization), {"name": "svc", "scopes": scopes})
+    assert response.status_code == 400
+    assert "scopes: " in text(response)
+    assert not VirtualKey.objects.exists()
