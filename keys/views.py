@@ -71,7 +71,7 @@ def key_list(request, access: OrgAccess):
 
 @org_view(Capability.CREATE_KEYS)
 def key_create(request, access: OrgAccess):
-    form = KeyForm(request.POST or None)
+    form = KeyForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             issued = services.key_create(
@@ -176,7 +176,7 @@ def key_rotate(request, access: OrgAccess, key_id: str):
         raise PermissionDenied(
             services.refusal_message(key, "rotate", now, capabilities=access.permissions)
         )
-    form = RotateForm(request.POST or None)
+    form = RotateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         issued = services.key_rotate(
             key=key,

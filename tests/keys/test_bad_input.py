@@ -327,3 +327,17 @@ def test_scopes_that_are_no_choice_are_a_field_error(client, organization, owner
     assert response.status_code == 400
     assert "scopes: " in text(response)
     assert not VirtualKey.objects.exists()
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_an_empty_post_shows_what_is_missing(client, organization, owner, htmx):
+    key = make_key(organization, owner).key
+    client.force_login(owner)
+    headers = HTMX if htmx else {}
+    created = client.post(url("create", organization), {}, headers=headers)
+    assert created.status_code == (200 if htmx else 400)
+    assert "name: give the key a name." in text(created)
+    rotated = client.post(url("rotate", organization, key.public_id), {}, headers=headers)
+    assert rotated.status_code == (200 if htmx else 400)
+    assert "grace: choose one of" in text(rotated)
+    assert VirtualKey.objects.count() == 1
