@@ -8,7 +8,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from members.models import Invitation, InvitationEmail
+from members.models import Invitation, InvitationEmail, Membership
 from members.services import DAILY_LIMIT_PER_ADDRESS, invitation_resend, invitations_send
 from orgs.roles import Role
 from tests.members.helpers import BASE_URL, invite
@@ -180,3 +180,130 @@ def test_resend_past_the_daily_limit_says_try_again_later(client, organization, 
     assert "ada@example.test was sent 10 invitations" in said
     assert "Try again later" in said
     assert InvitationEmail.objects.count() == DAILY_LIMIT_PER_ADDRESS
+
+
+# -- Ids and tokens no row can have ------------------------------------------------------------
+
+BAD_IDS = [str(2**63), str(2**63 - 1), str(2**64), "9" * 30, "9" * 10_000, "-1", "0", "%00", "1%00"]
+BAD_IDS += ["%ff", "１", "abc", "1.0", "1e3"]
+
+
+@pytest.mark.parametrize("raw_id", BAD_IDS)
+@pytest.mark.parametrize(
+    "path",
+    [
+        "{id}/role/",
+        "{id}/remove/",
+        "invitations/{id}/resend/",
+        "invitations/{id}/revoke/",
+    ],
+)
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_an_id_no_row_can_have_is_not_found(client, organization, owner, raw_id, path, htmx):
+    invite(organization, owner, "ada@example.test")
+    client.force_login(owner)
+    response = client.post(
+        f"/o/{organization.slug}/settings/members/{path.format(id=raw_id)}",
+        {"role": "viewer"},
+        headers=HTMX if htmx else {},
+    )
+    assert response.status_code == 404
+    assert Invitation.objects.get().revoked_at is None
+
+
+@pytest.mark.parametrize("raw_id", [str(2**63), "-1", "%00"])
+@pytest.mark.parametrize("path", ["{id}/role/", "invitations/{id}/resend/"])
+def test_wrong_method_on_an_id_route_is_refused(client, organization, owner, raw_id, path):
+    client.force_login(owner)
+    response = client.get(f"/o/{organization.slug}/settings/members/{path.format(id=raw_id)}")
+    assert response.status_code in (404, 405)
+
+
+@pytest.mark.parametrize("role", ["", "\x00", "x" * 10_000, "Owner", "owner\n"])
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_a_role_change_to_no_role_is_refused(client, organization, owner, member, role, htmx):
+    membership = Membership.objects.get(user=member)
+    client.force_login(owner)
+    response = client.post(
+        reverse("members:change_role", args=[organization.slug, membership.pk]),
+        {"role": role},
+        headers=HTMX if htmx else {},
+    )
+    assert response.status_code == 400
+    membership.refresh_from_db()
+    assert membership.role == Role.MEMBER
+
+
+BAD_TOKENS = ["%00", "abc%00def", "a" * 10_000, "a" * 129, "%ff", "ключ", "%C0%AF", "..", "%20"]
+
+
+@pytest.mark.parametrize("token", BAD_TOKENS)
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "signed-in"])
+def test_a_token_no_invitation_can_have_is_not_found(client, owner, token, signed_in):
+    if signed_in:
+        client.force_login(owner)
+    detail = client.get(f"/invitations/{token}/")
+    assert detail.status_code == 404
+    assert "This invitation link is not valid" in text(detail)
+    signup = client.get(f"/invitations/{token}/signup/")
+    assert signup.status_code == (302 if signed_in else 404)
+    signup = client.post(
+        f"/invitations/{token}/signup/", {"password": "x" * 20, "display_name": "\x00"}
+    )
+    assert signup.status_code == (302 if signed_in else 404)
+    accept = client.post(f"/invitations/{token}/accept/")
+    assert accept.status_code == (404 if signed_in else 302)
+    assert client.get(f"/invitations/{token}/accept/").status_code == 405
+
+
+# -- Query parameters of the members page ------------------------------------------------------
+
+JUNK_QUERIES = [
+    "page=99999999999999999999",
+    f"page={2**63}",
+    "page=-1",
+    "page=0",
+    "page=%00",
+    "page=1e9999999",
+    "page=" + "9" * 10_000,
+    "role=%00",
+    "role=boss",
+    "role=" + "x" * 10_000,
+    "status=%00",
+    "q=%00",
+    "q=" + "x" * 10_000,
+    "q=%ff%fe",
+    "q=%25",
+    "q=_",
+    "cursor=%00",
+    f"invitations_older_than={2**63}",
+    f"invitations_older_than={2**64}",
+    "invitations_older_than=-1",
+    "invitations_older_than=%00",
+    "invitations_older_than=" + "9" * 10_000,
+]
+
+
+@pytest.mark.parametrize("query", JUNK_QUERIES)
+@pytest.mark.parametrize("target", [None, "members-table", "invitations", "\x00"])
+def test_junk_in_the_members_query_still_shows_the_page(client, organization, owner, query, target):
+    invite(organization, owner, "ada@example.test")
+    client.force_login(owner)
+    headers = {} if target is None else {**HTMX, "HX-Target": target}
+    response = client.get(
+        f"{reverse('members:list', args=[organization.slug])}?{query}", headers=headers
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("query", JUNK_QUERIES[-5:])
+def test_junk_pending_page_on_a_row_action_keeps_working(client, organization, owner, query):
+    invitation, _ = invite(organization, owner, "ada@example.test")
+    client.force_login(owner)
+    response = client.post(
+        reverse("members:invitation_revoke", args=[organization.slug, invitation.pk]) + f"?{query}"
+    )
+    assert response.status_code == 302
+    assert response["Location"].endswith("#invitations")
+    invitation.refresh_from_db()
+    assert invitation.revoked_at is not None
