@@ -449,7 +449,9 @@ def invitation_signup(request, token: str):
     if User.objects.filter(email=invitation.email).exists():
         messages.info(request, f"{invitation.email} already has an account: sign in to accept.")
         return redirect_to_login(detail_url)
-    form = InvitationSignupForm(request.POST or None, email=invitation.email)
+    form = InvitationSignupForm(
+        request.POST if request.method == "POST" else None, email=invitation.email
+    )
     if request.method == "POST" and form.is_valid():
         try:
             user = services.account_create_for_invitation(

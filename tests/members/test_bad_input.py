@@ -307,3 +307,26 @@ def test_junk_pending_page_on_a_row_action_keeps_working(client, organization, o
     assert response["Location"].endswith("#invitations")
     invitation.refresh_from_db()
     assert invitation.revoked_at is not None
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"display_name": "\x00", "password": "correct horse battery"},
+        {"display_name": "x" * 10_000, "password": "correct horse battery"},
+        {"display_name": "Ada", "password": "\x00" * 12},
+        {"display_name": "Ada", "password": "p" * 10_000},
+        {"display_name": "Ada", "password": ""},
+        {"display_name": "Ada\n", "password": "correct horse battery", "email": "x@evil.test"},
+        {},
+    ],
+)
+def test_signing_up_from_an_invitation_with_odd_fields_is_no_server_error(
+    client, organization, owner, fields
+):
+    _, token = invite(organization, owner, "ada@example.test")
+    response = client.post(reverse("invitations:signup", kwargs={"token": token}), fields)
+    assert response.status_code in (302, 400)
+    if response.status_code == 302:
+        assert Invitation.objects.get().email == "ada@example.test"
+    assert not Membership.objects.filter(user__email="x@evil.test").exists()
