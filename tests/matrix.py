@@ -25,7 +25,8 @@ class Route:
     name: str
     expect: dict[str, int]
     method: str = "GET"
-    # Builds the URL kwargs; may create objects (each case runs in a fresh database).
+    # Builds the URL kwargs; may create objects (each case runs in a savepoint rolled back after
+    # it, so every case starts from the same organization and users).
     kwargs: Callable = org_slug
     data: Callable | None = None
     htmx: bool = False
@@ -41,3 +42,45 @@ class Route:
 class MatrixContext:
     organization: object
     users: dict
+
+
+def build_matrix_org() -> tuple[int, dict[str, int]]:
+    """The organization and callers the matrix runs against, as the tests/conftest.py fixtures
+    build them (owner, organization, admin, member, viewer, outsider); returns their ids, so each
+    case can load fresh instances that no earlier case has touched."""
+    from orgs.roles import Role
+    from tests.factories import add_member, make_organization, make_user
+
+    owner = make_user("owner@example.test", display_name="Olivia Owner")
+    organization = make_organization("Acme AI", owner=owner)
+    users = {
+        "owner": owner,
+        "admin": add_member(
+            organization, Role.ADMIN, make_user("admin@example.test", display_name="Adam Admin")
+        ),
+        "member": add_member(
+            organization, Role.MEMBER, make_user("member@example.test", display_name="Mia Member")
+        ),
+        "viewer": add_member(
+            organization, Role.VIEWER, make_user("viewer@example.test", display_name="Vic Viewer")
+        ),
+    }
+    other_organization = make_organization(
+        "Other Corp", owner=make_user("other-owner@example.test")
+    )
+    users["outsider"] = add_member(
+        other_organization, Role.OWNER, make_user("outsider@example.test")
+    )
+    return organization.pk, {role: user.pk for role, user in users.items()}
+
+
+def load_matrix_context(organization_id: int, user_ids: dict[str, int]) -> MatrixContext:
+    """Fresh instances of the matrix org and callers (two queries)."""
+    from members.models import User
+    from orgs.models import Organization
+
+    by_id = User.objects.in_bulk(user_ids.values())
+    return MatrixContext(
+        organization=Organization.objects.get(pk=organization_id),
+        users={role: by_id[pk] for role, pk in user_ids.items()},
+    )

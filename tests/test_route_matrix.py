@@ -1,10 +1,13 @@
 """Every URL pattern × every kind of caller, with the exact status SPEC §2 demands."""
 
+from urllib.parse import urlencode
+
 import pytest
+from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.keys.routes import ROUTES as KEY_ROUTES
-from tests.matrix import CALLERS, MatrixContext
+from tests.matrix import CALLERS, build_matrix_org, load_matrix_context
 from tests.members.routes import ROUTES as MEMBER_ROUTES
 from tests.orgs.routes import ROUTES as ORG_ROUTES
 
@@ -12,6 +15,18 @@ ROUTES = [*ORG_ROUTES, *MEMBER_ROUTES, *KEY_ROUTES]
 
 # The Django admin's own pages are staff-only by Django; the matrix covers its index.
 EXEMPT_NAMESPACES = {"admin"}
+
+# Marks the module as using the database, so the test database exists for the shared org.
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def matrix_org(django_db_setup, django_db_blocker):
+    """The organization and a user per role, built once for the ~560 cases and rolled back
+    after the last one; each case runs in a savepoint of its own (see `_request`)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield build_matrix_org()
+        transaction.set_rollback(True)
 
 
 def _named_patterns(patterns, namespace=""):
@@ -35,31 +50,32 @@ def test_every_url_pattern_is_in_the_matrix():
 
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.id)
-def test_route_status(client, organization, users_by_role, route, caller):
-    ctx = MatrixContext(organization=organization, users=users_by_role)
+def test_route_status(client, matrix_org, route, caller):
+    # Whatever the route's kwargs and data create, the sign-in and the request write is undone
+    # before the next case: every case starts from the org exactly as built.
+    with transaction.atomic():
+        status = _request(client, route, caller, load_matrix_context(*matrix_org))
+        transaction.set_rollback(True)
+    assert status == route.expect[caller], (
+        f"{route.id} as {caller}: expected {route.expect[caller]}, got {status}"
+    )
+
+
+def _request(client, route, caller, ctx) -> int:
     url = reverse(route.name, kwargs=route.kwargs(ctx)) + (f"?{route.query}" if route.query else "")
     if caller != "anonymous":
-        client.force_login(users_by_role[caller])
-        # The home page redirects to the last org visited; start every caller fresh.
+        client.force_login(ctx.users[caller])
     headers = {"HX-Request": "true"} if route.htmx else {}
     data = route.data(ctx) if route.data else {}
     response = (
         client.generic(
             route.method,
             url,
-            data=_encode(data),
+            data=urlencode(data, doseq=True),
             content_type="application/x-www-form-urlencoded",
             headers=headers,
         )
         if route.method not in ("GET", "HEAD")
         else client.get(url, data, headers=headers)
     )
-    assert response.status_code == route.expect[caller], (
-        f"{route.id} as {caller}: expected {route.expect[caller]}, got {response.status_code}"
-    )
-
-
-def _encode(data: dict) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode(data, doseq=True)
+    return response.status_code
