@@ -1,26 +1,35 @@
 """The members page runs a fixed number of queries, with 1,000 members and 100 invitations."""
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from members.models import Membership, User
 from orgs.models import RoleGroup
 from orgs.roles import Role
+from tests.factories import make_organization, make_user
 from tests.members.helpers import invite
+
+# Marks the module as using the database, so the test database exists for the shared org.
+pytestmark = pytest.mark.django_db
 
 # session, user, membership + org, permissions, member count, member page, open invitations,
 # open invitation count, switcher memberships. (The filtered view adds the org's total count.)
 MEMBERS_PAGE_QUERIES = 9
 
 
-def add_many_members(organization, count: int) -> None:
-    """Bulk rows equal to what membership_add writes (membership + role group), for speed."""
+def add_many_members(organization, count: int, prefix: str = "bulk") -> None:
+    """Bulk rows equal to what membership_add writes (membership + role group), for speed;
+    users are named `{prefix}0000@example.test`, "{Prefix} 0000" and on."""
     roles = [Role.ADMIN, Role.MEMBER, Role.VIEWER]
     users = User.objects.bulk_create(
         [
-            User(email=f"bulk{n:04}@example.test", display_name=f"Bulk {n:04}", password="!")
+            User(
+                email=f"{prefix}{n:04}@example.test",
+                display_name=f"{prefix.title()} {n:04}",
+                password="!",
+            )
             for n in range(count)
         ]
     )
@@ -41,12 +50,20 @@ def add_many_members(organization, count: int) -> None:
     )
 
 
-@pytest.fixture
-def thousand_members(organization, owner):
-    add_many_members(organization, 999)
-    for n in range(100):
-        invite(organization, owner, f"invitee{n:03}@example.test")
-    return organization
+@pytest.fixture(scope="module")
+def big_org(django_db_setup, django_db_blocker):
+    """1,000 members and 100 invitations, built once for the module and rolled back after its
+    last test; each test runs in a savepoint of its own (the django_db mark), so every test sees
+    the organization exactly as built. Its addresses differ from the shared fixtures' so that
+    the tests using those can run while it exists."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        owner = make_user("big-owner@example.test", display_name="Bea Big")
+        organization = make_organization("Big Co", owner=owner)
+        add_many_members(organization, 999)
+        for n in range(100):
+            invite(organization, owner, f"invitee{n:03}@example.test")
+        yield organization, owner
+        transaction.set_rollback(True)
 
 
 @pytest.mark.parametrize(
@@ -54,9 +71,8 @@ def thousand_members(organization, owner):
     ["", "?page=7", "?q=bulk05&role=viewer", "?role=admin&page=3"],
     ids=["first page", "page 7", "search", "filter"],
 )
-def test_members_page_queries_are_constant(
-    client, thousand_members, owner, django_assert_max_num_queries, query
-):
+def test_members_page_queries_are_constant(client, big_org, django_assert_max_num_queries, query):
+    thousand_members, owner = big_org
     assert Membership.objects.filter(organization=thousand_members).count() == 1000
     client.force_login(owner)
     url = reverse("members:list", args=[thousand_members.slug])
@@ -77,7 +93,7 @@ def test_query_count_does_not_grow_with_members(client, organization, owner):
     client.get(url)
     with CaptureQueriesContext(connection) as few:
         client.get(url)
-    add_many_members(organization, 999)
+    add_many_members(organization, 999, prefix="more")
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(few) == len(many)
