@@ -1,0 +1,136 @@
+"""No request ever gets a server error: every page each caller is led to, every query
+parameter, every id, slug and token in a URL, forms posted by callers who were not shown them,
+methods a route does not take and bodies it cannot parse. See tests/site/test_input_fuzz_forms.py
+for the form fields, and tests/site/fuzz.py for the values.
+"""
+
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+
+from tests.matrix import CALLERS
+from tests.site.crawl import SKIP_PREFIXES
+from tests.site.fuzz import (
+    FOREIGN,
+    FORM_ENCODED,
+    FULL,
+    ODD_BODIES,
+    OWNER_SEGMENTS,
+    REFUSED_VALUES,
+    SHARP_SEGMENTS,
+    SHARP_VALUES,
+    VALUES,
+    WRONG_METHODS,
+    all_fields,
+    assert_no_failures,
+    fill,
+    form_request,
+    forms_of,
+    odd_body,
+    route_of,
+    route_templates,
+    send,
+)
+
+# Marks the module as using the database, so the test database exists for the shared world.
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_every_page_renders(world, caller):
+    """Every page and htmx partial a caller was led to answered without a server error."""
+    pages = world.sites[caller].pages
+    assert len(pages) > (3 if caller == "anonymous" else 8)
+    errors = {url: status for url, status in pages.items() if status >= 500}
+    assert errors == {}
+
+
+def test_crawl_finds_the_forms_people_use(world):
+    """Guards the crawler: if it stopped seeing forms, the fuzz would pass by testing nothing."""
+    owner_actions = {urlsplit(form.action).path for form in forms_of(world, "owner")}
+    org = f"/o/{world.slug}"
+    for expected in (
+        f"{org}/settings/keys/new/",
+        f"{org}/settings/members/invitations/",
+        f"{org}/settings/organization/general/",
+        f"{org}/settings/organization/document/",
+        f"{org}/settings/organization/config/budgets/",
+        f"{org}/settings/organization/providers/",
+        "/orgs/new/",
+    ):
+        assert expected in owner_actions, f"no form posts to {expected}"
+    anonymous_actions = {urlsplit(form.action).path for form in forms_of(world, "anonymous")}
+    assert {"/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"} <= (
+        anonymous_actions
+    )
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "outsider", "viewer", "member", "admin"])
+def test_forms_of_other_roles(world, caller):
+    """The Owner's forms posted by callers who were not shown them: refused, never a 500."""
+    client = world.clients[caller]
+    own = {(form.method, route_of(form.action)) for form in forms_of(world, caller)}
+    for form in forms_of(world, "owner"):
+        if (form.method, route_of(form.action)) in own:
+            continue
+        send(client, **form_request(form, form.fields))
+        for value in REFUSED_VALUES:
+            send(client, **form_request(form, all_fields(form, value)))
+    assert_no_failures()
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_query_parameters(world, caller):
+    """Every query parameter seen in a link or GET form, plus `next`, given every value."""
+    client = world.clients[caller]
+    by_route: dict[str, tuple[str, set[str]]] = {}
+    for site in world.sites.values():
+        for path, names in sorted(site.parameters.items()):
+            if not path.startswith(SKIP_PREFIXES) and not FOREIGN.match(path):
+                by_route.setdefault(route_of(path), (path, set()))[1].update(names)
+    for path, names in by_route.values():
+        for name in sorted({*names, "next"}):
+            # Every value where a redirect target is read; the sharp ones elsewhere.
+            values = SHARP_VALUES if name == "next" or caller == "owner" else REFUSED_VALUES
+            for number, value in enumerate(VALUES if name == "next" and FULL else values):
+                query = urlencode({name: value.replace("{default}", "1")})
+                # Alternate full pages and htmx partials: both read the parameters.
+                headers = {"HX-Request": "true"} if number % 2 else {}
+                send(client, "GET", f"{path}?{query}", headers=headers)
+    assert_no_failures()
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_url_segments(world, caller):
+    """Every id, slug and token in a URL replaced with junk: 404 or a refusal, never a 500."""
+    client = world.clients[caller]
+    templates = route_templates(world)
+    assert len(templates) >= 10
+    segments = OWNER_SEGMENTS if caller == "owner" else SHARP_SEGMENTS
+    for (method, route), real in templates.items():
+        for name in real:
+            for segment in segments:
+                url = fill(route, {**real, name: segment})
+                send(client, method, url, data="", content_type=FORM_ENCODED)
+    assert_no_failures()
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "owner"])
+def test_wrong_methods_and_bodies(world, caller):
+    """Methods a route does not take and bodies it cannot parse: a 4xx, never a 500."""
+    client = world.clients[caller]
+    urls = {route_of(url): url for url in sorted(world.sites[caller].pages)}
+    urls |= {route_of(form.action): form.action for form in forms_of(world, caller)}
+    for url in sorted(urls.values()):
+        for method in WRONG_METHODS:
+            send(client, method, url)
+    for form in forms_of(world, caller):
+        if form.method != "POST":
+            continue
+        send(client, "GET", form.action)
+        for content_type, body in ODD_BODIES:
+            payload = odd_body(form, content_type, body)
+            send(client, "POST", form.action, data=payload, content_type=content_type)
+        too_many = "&".join(f"field{number}=1" for number in range(1_200))
+        send(client, "POST", form.action, data=too_many, content_type=FORM_ENCODED)
+    assert_no_failures()
