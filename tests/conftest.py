@@ -1,7 +1,10 @@
 """Shared fixtures: one organization with a user per role, plus an outsider in another org."""
 
 import pytest
+from django.db import transaction
 
+from members.models import User
+from orgs.models import Organization
 from orgs.roles import Role
 from tests.factories import add_member, make_organization, make_user
 
@@ -57,3 +60,36 @@ def users_by_role(owner, admin, member, viewer, outsider):
         "viewer": viewer,
         "outsider": outsider,
     }
+
+
+# -- One organization for a whole module ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shared_org(django_db_setup, django_db_blocker) -> dict[str, int]:
+    """The organization, Owner and Admin above, built once for a module of many cases and rolled
+    back after its last one; each case runs in a savepoint of its own (the module needs
+    `pytestmark = pytest.mark.django_db`), so every case starts from them exactly as built.
+    Ids only: `shared_organization`, `shared_owner` and `shared_admin` load fresh copies."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        owner = make_user("owner@example.test", display_name="Olivia Owner")
+        organization = make_organization("Acme AI", owner=owner)
+        admin = make_user("admin@example.test", display_name="Adam Admin")
+        add_member(organization, Role.ADMIN, admin)
+        yield {"organization": organization.pk, "owner": owner.pk, "admin": admin.pk}
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def shared_organization(shared_org) -> Organization:
+    return Organization.objects.get(pk=shared_org["organization"])
+
+
+@pytest.fixture
+def shared_owner(shared_org) -> User:
+    return User.objects.get(pk=shared_org["owner"])
+
+
+@pytest.fixture
+def shared_admin(shared_org) -> User:
+    return User.objects.get(pk=shared_org["admin"])

@@ -6,14 +6,11 @@ stores)."""
 import json
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
 
-from members.models import Invitation, InvitationEmail, Membership, User
+from members.models import Invitation, InvitationEmail, Membership
 from members.services import DAILY_LIMIT_PER_ADDRESS, invitation_resend, invitations_send
-from orgs.models import Organization
 from orgs.roles import Role
-from tests.factories import make_organization, make_user
 from tests.members.helpers import BASE_URL, invite
 
 HTMX = {"HX-Request": "true"}
@@ -22,27 +19,15 @@ HTMX = {"HX-Request": "true"}
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def shared_org(django_db_setup, django_db_blocker):
-    """The organization and users of tests/conftest.py, built once for the module's 285 cases
-    and rolled back after the last; each case runs in a savepoint of its own (the django_db
-    mark), so every case starts from the organization exactly as built."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        owner = make_user("owner@example.test", display_name="Olivia Owner")
-        organization = make_organization("Acme AI", owner=owner)
-        users = {"owner": owner.pk}
-        yield organization.pk, users
-        transaction.set_rollback(True)
+# The organization is built once for the module (tests/conftest.py `shared_org`).
+@pytest.fixture
+def organization(shared_organization):
+    return shared_organization
 
 
 @pytest.fixture
-def organization(shared_org):
-    return Organization.objects.get(pk=shared_org[0])
-
-
-@pytest.fixture
-def owner(shared_org):
-    return User.objects.get(pk=shared_org[1]["owner"])
+def owner(shared_owner):
+    return shared_owner
 
 
 def text(response) -> str:

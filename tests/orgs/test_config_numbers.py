@@ -5,14 +5,9 @@ import html
 import re
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
 
-from members.models import User
 from orgs import selectors
-from orgs.models import Organization
-from orgs.roles import Role
-from tests.factories import add_member, make_organization, make_user
 
 HTMX = {"HX-Request": "true"}
 
@@ -20,34 +15,20 @@ HTMX = {"HX-Request": "true"}
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def shared_org(django_db_setup, django_db_blocker):
-    """The organization and users of tests/conftest.py, built once for the module's 164 cases
-    and rolled back after the last; each case runs in a savepoint of its own (the django_db
-    mark), so every case starts from the organization exactly as built."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        owner = make_user("owner@example.test", display_name="Olivia Owner")
-        organization = make_organization("Acme AI", owner=owner)
-        users = {"owner": owner.pk}
-        admin = make_user("admin@example.test", display_name="Adam Admin")
-        users["admin"] = add_member(organization, Role.ADMIN, admin).pk
-        yield organization.pk, users
-        transaction.set_rollback(True)
+# The organization is built once for the module (tests/conftest.py `shared_org`).
+@pytest.fixture
+def organization(shared_organization):
+    return shared_organization
 
 
 @pytest.fixture
-def organization(shared_org):
-    return Organization.objects.get(pk=shared_org[0])
+def owner(shared_owner):
+    return shared_owner
 
 
 @pytest.fixture
-def owner(shared_org):
-    return User.objects.get(pk=shared_org[1]["owner"])
-
-
-@pytest.fixture
-def admin(shared_org):
-    return User.objects.get(pk=shared_org[1]["admin"])
+def admin(shared_admin):
+    return shared_admin
 
 
 BAD_NUMBERS = {
