@@ -294,6 +294,19 @@ def _get(entry: Any, path: tuple) -> Any:
     return entry
 
 
+def _field_conflicts(prefix: str, paths, *, theirs, yours) -> list[FieldConflict]:
+    """The fields both sides changed, each with its value on both sides."""
+    return [
+        FieldConflict(
+            path=path,
+            location=".".join((prefix, *path)),
+            theirs=_get(theirs, path),
+            yours=_get(yours, path),
+        )
+        for path in paths
+    ]
+
+
 def _set(entry: Any, path: tuple, value: Any) -> Any:
     if not path:
         return copy.deepcopy(value)
@@ -366,15 +379,7 @@ def _section_rebase(section: str, values: Any):
             locate=lambda document: document.get(section, _MISSING),
             prefix=section,
             taken=taken,
-            conflicts=[
-                FieldConflict(
-                    path=path,
-                    location=".".join((section, *path)),
-                    theirs=_get(current_entry, path),
-                    yours=_get(yours, path),
-                )
-                for path in both
-            ],
+            conflicts=_field_conflicts(section, both, theirs=current_entry, yours=yours),
         )
 
     return rebase
@@ -724,15 +729,7 @@ def _provider_rebase(original_name: str | None, values: dict, remove_key: bool, 
             locate=locate,
             prefix=prefix,
             taken=taken,
-            conflicts=[
-                FieldConflict(
-                    path=path,
-                    location=".".join((prefix, *path)),
-                    theirs=_get(current_entry, path),
-                    yours=_get(yours, path),
-                )
-                for path in both
-            ],
+            conflicts=_field_conflicts(prefix, both, theirs=current_entry, yours=yours),
         )
 
     return rebase
