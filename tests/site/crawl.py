@@ -59,6 +59,9 @@ class _PageParser(HTMLParser):
         self.links: set[str] = set()
         self.htmx_links: set[str] = set()
         self.forms: list[Form] = []
+        self.ids: set[str] = set()
+        # Ids that labels and ARIA attributes point at: each must be an element of the page.
+        self.references: set[str] = set()
         self._form: Form | None = None
         self._textarea: str | None = None
         self._textarea_required = False
@@ -81,6 +84,11 @@ class _PageParser(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
+        if attributes.get("id"):
+            self.ids.add(attributes["id"])
+        for name in ("for", "aria-describedby", "aria-labelledby", "aria-controls"):
+            if tag != "output" and attributes.get(name):
+                self.references.update(attributes[name].split())
         if tag == "a" and (href := self._url(attributes.get("href"))):
             self.links.add(href)
         if (target := self._url(attributes.get("hx-get"))) is not None:
@@ -165,6 +173,8 @@ class Site:
     forms: dict[tuple, Form] = field(default_factory=dict)
     # Query parameter names seen in links, by path.
     parameters: dict[str, set[str]] = field(default_factory=dict)
+    # Full pages whose labels or ARIA attributes point at ids the page does not have.
+    dangling: dict[str, set[str]] = field(default_factory=dict)
 
 
 def crawl(client, seeds: list[str], *, limit: int = 250) -> Site:
@@ -186,6 +196,8 @@ def crawl(client, seeds: list[str], *, limit: int = 250) -> Site:
             continue
         parser = _PageParser(url)
         parser.feed(response.content.decode())
+        if not htmx and parser.references - parser.ids:
+            site.dangling[url] = parser.references - parser.ids
         for form in parser.forms:
             site.forms.setdefault(form.key, form)
             if form.method == "GET":

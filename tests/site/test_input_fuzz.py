@@ -45,6 +45,13 @@ def test_every_page_renders(world, caller):
     assert errors == {}
 
 
+@pytest.mark.parametrize("caller", CALLERS)
+def test_labels_and_descriptions_point_at_elements(world, caller):
+    """Every `for`, `aria-describedby`, `aria-labelledby` and `aria-controls` on a full page
+    names an element of that page, so screen readers announce what the page means."""
+    assert world.sites[caller].dangling == {}
+
+
 def test_crawl_finds_the_forms_people_use(world):
     """Guards the crawler: if it stopped seeing forms, the fuzz would pass by testing nothing."""
     owner_actions = {urlsplit(form.action).path for form in forms_of(world, "owner")}
