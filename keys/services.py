@@ -48,6 +48,12 @@ BUDGET_LIMIT_MAX = Decimal("9999999999.99")
 BUDGET_LIMIT_CENTS = Decimal("0.01")
 # Retired secrets are kept a while after their grace ends, so lookup can say "rotated".
 RETIRED_SECRET_MEMORY = timedelta(days=30)
+# How much of a refused entry a message repeats: enough to find it, never a whole pasted file.
+SHOWN_CHARACTERS = 60
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARACTERS else f"{text[:SHOWN_CHARACTERS]}…"
 
 
 @dataclass
@@ -190,14 +196,16 @@ def _clean_attributes(
         if missing:
             refuse(
                 "allowed_models",
-                f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not offered by any "
+                f"{', '.join(map(_shown, missing))} {'is' if len(missing) == 1 else 'are'} not "
+                "offered by any "
                 f"enabled provider of this org (offered: {', '.join(sorted(offered)) or 'none'}); "
                 "remove it or add it to a provider first.",
             )
     elif allowed_models and offered is None:
         warnings.append(
             "allowed_models: the org's providers list no models, so "
-            f"{', '.join(allowed_models)} could not be checked; make sure the names are right."
+            f"{', '.join(map(_shown, allowed_models))} could not be checked; make sure the names "
+            "are right."
         )
 
     allowed_ips = []
@@ -211,9 +219,10 @@ def _clean_attributes(
             try:
                 suggestion = ipaddress.ip_network(text, strict=False)
             except ValueError:
-                refuse("allowed_ips", f"{text} is not an IP address or CIDR range (10.0.0.0/8).")
+                problem = "is not an IP address or CIDR range (10.0.0.0/8)."
             else:
-                refuse("allowed_ips", f"{text} has host bits set; did you mean {suggestion}?")
+                problem = f"has host bits set; did you mean {suggestion}?"
+            refuse("allowed_ips", f"{_shown(text)} {problem}")
             continue
         if str(network) not in allowed_ips:
             allowed_ips.append(str(network))

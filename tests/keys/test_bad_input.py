@@ -3,6 +3,7 @@ malformed key ids in the URL, junk query parameters and unsafe return addresses 
 with a 4xx that names the field (run these on PostgreSQL too: it refuses what SQLite stores).
 """
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -355,3 +356,21 @@ def test_an_empty_post_shows_what_is_missing(client, organization, owner, htmx):
     assert rotated.status_code == (200 if htmx else 400)
     assert "grace: choose one of" in text(rotated)
     assert VirtualKey.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "entry", "status"),
+    [
+        ("allowed_ips", "10." + "9" * 10_000, 400),  # refused
+        ("allowed_models", "model-" + "x" * 10_000, 200),  # saved with a warning (no model list)
+    ],
+)
+def test_a_message_repeats_an_entry_shortened_not_whole(
+    client, organization, owner, field, entry, status
+):
+    client.force_login(owner)
+    response = client.post(url("create", organization), valid_form(**{field: entry}))
+    assert response.status_code == status
+    messages = re.findall(rf"{field}: [^<]*", text(response))
+    assert messages and all(len(message) < 400 for message in messages), messages
+    assert any(entry[:60] + "…" in message for message in messages)
