@@ -43,7 +43,7 @@ ROOT = "document"
 INVISIBLE_CATEGORIES = ("Cc", "Cf", "Cs", "Zl", "Zp")
 
 
-def _visible_text(value: str) -> str:
+def visible_text(value: str) -> str:
     for position, character in enumerate(value):
         if unicodedata.category(character) in INVISIBLE_CATEGORIES:
             raise ValueError(
@@ -59,11 +59,11 @@ def _no_spaces(value: str) -> str:
     return value
 
 
-Text = Annotated[str, Field(max_length=200), AfterValidator(_visible_text)]
+Text = Annotated[str, Field(max_length=200), AfterValidator(visible_text)]
 ModelName = Annotated[
     str,
     Field(min_length=1, max_length=200),
-    AfterValidator(_visible_text),
+    AfterValidator(visible_text),
     AfterValidator(_no_spaces),
 ]
 MONEY_MAX = Decimal("999999999999.99")
@@ -154,7 +154,7 @@ class StoredSecret(_Section):
 
 
 def _base_url(value: str) -> str:
-    _visible_text(value)
+    visible_text(value)
     if any(character.isspace() for character in value):
         raise ValueError("must not contain spaces")
     try:
@@ -302,7 +302,7 @@ class Budgets(_Section):
 
 
 def _cidr(value: str) -> str:
-    _visible_text(value)
+    visible_text(value)
     try:
         return str(ipaddress.ip_network(value.strip(), strict=False))
     except ValueError:

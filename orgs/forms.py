@@ -8,7 +8,14 @@ from typing import Any
 from django import forms
 
 from members.models import normalize_email
-from orgs.config_schema import SLUG, BudgetPeriod, CacheMode, ProviderType, RoutingStrategy
+from orgs.config_schema import (
+    SLUG,
+    BudgetPeriod,
+    CacheMode,
+    ProviderType,
+    RoutingStrategy,
+    visible_text,
+)
 
 
 class OrganizationNameForm(forms.Form):
@@ -132,6 +139,13 @@ class ConfigSectionForm(forms.Form):
         label="Change note (optional)",
         widget=forms.TextInput(attrs={"placeholder": "Why this change? Shown in History."}),
     )
+
+    def clean_message(self) -> str:
+        # The note is shown in History and the audit log: no newlines or bidi overrides.
+        try:
+            return visible_text(self.cleaned_data["message"])
+        except ValueError as error:
+            raise forms.ValidationError(f"message: {error}") from None
 
     def __init__(self, *args, **kwargs):
         # Several section forms may be open on one page: ids carry the section

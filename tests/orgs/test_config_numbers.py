@@ -193,3 +193,15 @@ def test_a_huge_json_integer_names_the_bound():
     assert form.is_valid(), form.errors
     with pytest.raises(ConfigInvalid, match=r"^caching.ttl_seconds: must be at most 604800$"):
         validate_document(form.values())
+
+
+@pytest.mark.parametrize("note", ["line one\nline two", "right-to-left \u202e override", "x\x01y"])
+def test_a_change_note_with_control_characters_is_refused(client, organization, admin, note):
+    client.force_login(admin)
+    before = selectors.config_current(organization).number
+    url = reverse("orgs:config_section", args=[organization.slug, "caching"])
+    data = {**VALID["caching"], "base_version": before, "message": note}
+    response = client.post(url, data, headers=HTMX)
+    assert response.status_code == 200
+    assert "message: must not contain control characters" in response.content.decode()
+    assert selectors.config_current(organization).number == before
