@@ -4,14 +4,14 @@ from urllib.parse import urlsplit
 
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.db import IntegrityError, transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
+from members import services
+from members.errors import AccountExists
 from members.forms import EmailPasswordResetForm, SignupForm, ThrottledLoginForm
-from members.models import User
 from prism_site.http import safe_next_path
 
 
@@ -23,14 +23,12 @@ def signup(request):
     form = SignupForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():
-                user = User.objects.create_user(
-                    form.cleaned_data["email"],
-                    form.cleaned_data["password"],
-                    display_name=form.cleaned_data["display_name"],
-                )
-        except IntegrityError:
-            # The same address signed up a moment ago, between the form's check and this insert.
+            user = services.account_create(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                display_name=form.cleaned_data["display_name"],
+            )
+        except AccountExists:
             form.add_error("email", SignupForm.EMAIL_TAKEN)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")

@@ -1,4 +1,5 @@
-"""The errors invitation services raise; views and the API turn them into messages and statuses."""
+"""The errors account and invitation services raise; views and the API turn them into messages
+and statuses."""
 
 from orgs.errors import ActionRefused
 
@@ -25,3 +26,7 @@ class InvitationLimitReached(Exception):
         super().__init__(message)
         self.message = message
         self.retry_after_seconds = retry_after_seconds
+
+
+class AccountExists(Exception):
+    """An account with this address exists, perhaps created a moment ago by a concurrent sign-up."""

@@ -13,12 +13,12 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from keys.permissions import own_key_rights_revoke
-from members.errors import InvitationLimitReached
+from members.errors import AccountExists, InvitationLimitReached
 from members.models import (
     Invitation,
     InvitationEmail,
@@ -623,6 +623,16 @@ def invitation_accept(*, token: str, user, ip_address: str | None = None) -> Inv
 
 
 @transaction.atomic
+def account_create(*, email: str, password: str, display_name: str = "") -> User:
+    """A new account. Raises AccountExists when the address is taken, also when a concurrent
+    sign-up with the same address won between the form's check and this insert."""
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email, password, display_name=display_name)
+    except IntegrityError:
+        raise AccountExists(email) from None
+
+
 def account_create_for_invitation(*, invitation: Invitation, password: str, display_name: str = ""):
     """An account for the invited address; the invitation link proved the address is theirs."""
-    return User.objects.create_user(invitation.email, password, display_name=display_name)
+    return account_create(email=invitation.email, password=password, display_name=display_name)

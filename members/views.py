@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from members import selectors, services
-from members.errors import InvitationLimitReached, InvitationUnusable
+from members.errors import AccountExists, InvitationLimitReached, InvitationUnusable
 from members.invitation_forms import (
     InvitationForm,
     InvitationSignupForm,
@@ -459,7 +458,7 @@ def invitation_signup(request, token: str):
                 password=form.cleaned_data["password"],
                 display_name=form.cleaned_data["display_name"],
             )
-        except IntegrityError:
+        except AccountExists:
             messages.info(request, f"{invitation.email} already has an account: sign in to accept.")
             return redirect_to_login(detail_url)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
