@@ -11,7 +11,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
 from keys import selectors, services
@@ -20,7 +19,7 @@ from keys.permissions import creators_capabilities, key_rights, own_key_permissi
 from keys.policy import effective_policy, period_window
 from orgs.access import OrgAccess, org_view
 from orgs.roles import Capability
-from prism_site.http import client_ip
+from prism_site.http import client_ip, safe_next_path
 
 
 def _key_and_rights(request, access: OrgAccess, key_id: str, now):
@@ -203,15 +202,11 @@ def key_rotate(request, access: OrgAccess, key_id: str):
     return render(request, "keys/rotate.html", context, status=status)
 
 
-def _safe_next(request, access: OrgAccess, target: str, fallback: str) -> str:
-    """`target` when it is a page of this org's keys, else `fallback`."""
+def _safe_next(request, access: OrgAccess, fallback: str) -> str:
+    """`next` when it is a page of this org's keys, else `fallback`."""
+    target = safe_next_path(request) or ""
     keys_root = reverse("keys:list", args=[access.organization.slug])
-    allowed = url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    # A control character would break the Location header (and means nothing in a URL).
-    plain = target.isprintable() and len(target) <= 2000
-    return target if allowed and plain and target.startswith(keys_root) else fallback
+    return target if target.startswith(keys_root) else fallback
 
 
 @org_view(Capability.CREATE_KEYS)
@@ -223,17 +218,13 @@ def key_revoke(request, access: OrgAccess, key_id: str):
     if request.method == "POST":
         services.key_revoke(key=key, actor=request.user, ip_address=client_ip(request), now=now)
         messages.success(request, f"Revoked {key.name}: its secret no longer works anywhere.")
-        target = _safe_next(
-            request, access, request.POST.get("next") or "", fallback=key.get_absolute_url()
-        )
+        target = _safe_next(request, access, fallback=key.get_absolute_url())
         if request.htmx:
             return HttpResponseClientRedirect(target)
         return redirect(target)
     context = {
         "key": key,
-        "next": _safe_next(
-            request, access, request.GET.get("next") or "", fallback=key.get_absolute_url()
-        ),
+        "next": _safe_next(request, access, fallback=key.get_absolute_url()),
         "in_dialog": bool(request.htmx),
     }
     if request.htmx:
