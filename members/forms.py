@@ -6,16 +6,18 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core import validators
 
 from members import login_throttle
-from members.models import User, normalize_email
+from members.models import EMAIL_MAX_LENGTH, User, normalize_email
 from prism_site.http import client_ip
 
-EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
+
+def too_long_message(field_label: str) -> str:
+    """A max_length message naming the field (Django fills in %(show_value)d)."""
+    return f"{field_label}: at most {EMAIL_MAX_LENGTH} characters (this one has %(show_value)d)."
 
 
 def email_too_long(field_label: str, length: int) -> forms.ValidationError:
     return forms.ValidationError(
-        f"{field_label}: at most {EMAIL_MAX_LENGTH} characters (this one has {length}).",
-        code="max_length",
+        too_long_message(field_label) % {"show_value": length}, code="max_length"
     )
 
 
@@ -25,10 +27,7 @@ class SignupForm(forms.Form):
     display_name = forms.CharField(max_length=150, required=False, label="Your name")
     email = forms.EmailField(
         max_length=EMAIL_MAX_LENGTH,
-        error_messages={
-            "max_length": f"Email: at most {EMAIL_MAX_LENGTH} characters "
-            "(this one has %(show_value)d)."
-        },
+        error_messages={"max_length": too_long_message("Email")},
     )
     password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
@@ -70,10 +69,7 @@ class ThrottledLoginForm(AuthenticationForm):
         # a longer address would reach the throttle's column.
         username = self.fields["username"]
         username.validators.append(validators.MaxLengthValidator(EMAIL_MAX_LENGTH))
-        username.error_messages["max_length"] = (
-            f"{username.label}: at most {EMAIL_MAX_LENGTH} characters "
-            "(this one has %(show_value)d)."
-        )
+        username.error_messages["max_length"] = too_long_message(username.label)
 
     def clean(self):
         email = self.cleaned_data.get("username") or ""
@@ -101,6 +97,4 @@ class EmailPasswordResetForm(PasswordResetForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["email"].error_messages["max_length"] = (
-            f"Email: at most {EMAIL_MAX_LENGTH} characters (this one has %(show_value)d)."
-        )
+        self.fields["email"].error_messages["max_length"] = too_long_message("Email")

@@ -10,9 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from members.models import LoginThrottle, normalize_email
-
-EMAIL_MAX_LENGTH = LoginThrottle._meta.get_field("email").max_length
+from members.models import EMAIL_MAX_LENGTH, LoginThrottle, normalize_email
 
 
 def _key(email: str) -> str:

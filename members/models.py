@@ -10,6 +10,9 @@ from django.utils import timezone
 
 from orgs.roles import Role
 
+# Every address column: RFC 5321's limit for a deliverable address.
+EMAIL_MAX_LENGTH = 254
+
 
 def normalize_email(email: str) -> str:
     """Emails are compared case-insensitively everywhere; we store them lower-cased."""
@@ -42,7 +45,7 @@ class UserManager(BaseUserManager):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    email = models.EmailField("email address", max_length=254, unique=True)
+    email = models.EmailField("email address", max_length=EMAIL_MAX_LENGTH, unique=True)
     display_name = models.CharField(max_length=150, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Can sign in to the Django admin site.")
@@ -112,7 +115,7 @@ class Membership(models.Model):
 class LoginThrottle(models.Model):
     """Failed sign-ins per (email as typed, IP); the email need not belong to an account."""
 
-    email = models.CharField(max_length=254)
+    email = models.CharField(max_length=EMAIL_MAX_LENGTH)
     ip_address = models.GenericIPAddressField()
     failures = models.PositiveIntegerField(default=0)
     window_started_at = models.DateTimeField(default=timezone.now)
@@ -133,7 +136,7 @@ class Invitation(models.Model):
     organization = models.ForeignKey(
         "orgs.Organization", on_delete=models.CASCADE, related_name="invitations"
     )
-    email = models.EmailField(max_length=254)
+    email = models.EmailField(max_length=EMAIL_MAX_LENGTH)
     role = models.CharField(max_length=16, choices=Role.choices)
     invited_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -201,7 +204,7 @@ class InvitationEmail(models.Model):
     sender = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    email = models.EmailField(max_length=254)
+    email = models.EmailField(max_length=EMAIL_MAX_LENGTH)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from keys.permissions import own_key_rights_revoke
 from members.errors import AccountExists, InvitationLimitReached
 from members.models import (
+    EMAIL_MAX_LENGTH,
     Invitation,
     InvitationEmail,
     Membership,
@@ -220,8 +221,6 @@ def _check_actor_may_invite(*, actor, organization: Organization, role: str) -> 
 
 
 _ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
-# The address columns (Invitation, InvitationEmail, User) hold 254 characters, RFC 5321's limit.
-EMAIL_MAX_LENGTH = 254
 
 
 def address_shown(address: str) -> str:
