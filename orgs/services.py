@@ -711,14 +711,13 @@ def _provider_rebase(original_name: str | None, values: dict, remove_key: bool, 
         shown = {name: value for name, value in base_entry.items() if name != "api_key"}
         read = _as_schema_reads("providers", [given], [shown])
         yours = read[0] if isinstance(read, list) and read and read[0] is not given else given
-        yours = {
-            **yours,
-            "api_key": _TYPED_KEY
-            if values.get("api_key")
-            else None
-            if remove_key
-            else base_entry["api_key"],
-        }
+        if values.get("api_key"):
+            key = _TYPED_KEY
+        elif remove_key:
+            key = None
+        else:
+            key = base_entry["api_key"]  # left blank: unchanged from the base
+        yours = {**yours, "api_key": key}
         merged, taken, both = three_way_merge(
             base_entry, current_entry, yours, _leaf_paths(Provider), into=dict(values)
         )
