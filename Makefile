@@ -33,11 +33,13 @@ chromium:
 # builds once is built once.
 test: setup chromium
 	$(PYTHON) -m ruff check .
+	.venv/bin/lint-imports --no-cache
 	DEBUG=1 $(PYTHON) manage.py makemigrations --check --dry-run
 	$(PYTHON) -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 lint: setup
 	$(PYTHON) -m ruff check .
+	.venv/bin/lint-imports --no-cache
 	$(PYTHON) -m ruff format --check .
 
 bench: setup

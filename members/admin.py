@@ -1,9 +1,9 @@
-"""Django admin for accounts and memberships (staff only)."""
+"""Django admin for accounts, sign-in throttles and invitations (staff only)."""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from members.models import Invitation, LoginThrottle, Membership, User
+from members.models import Invitation, LoginThrottle, User
 
 
 @admin.register(User)
@@ -19,26 +19,6 @@ class UserAdmin(BaseUserAdmin):
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     list_filter = ["is_staff", "is_active"]
-
-
-@admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "organization", "role", "created_at"]
-    list_filter = ["role"]
-    search_fields = ["user__email", "organization__name", "organization__slug"]
-    list_select_related = ["user", "organization"]
-    # Role changes and removals go through the services that keep guardian permissions in
-    # step and an Owner in every org; the admin only shows memberships.
-    readonly_fields = ["user", "organization", "role", "created_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(LoginThrottle)

@@ -6,7 +6,8 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core import validators
 
 from members import login_throttle
-from members.models import EMAIL_MAX_LENGTH, User, normalize_email
+from members.models import User
+from prism_site.addresses import EMAIL_MAX_LENGTH, normalize_email
 from prism_site.http import client_ip
 
 

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from members.models import EMAIL_MAX_LENGTH, LoginThrottle, normalize_email
+from members.models import LoginThrottle
+from prism_site.addresses import EMAIL_MAX_LENGTH, normalize_email
 
 
 def _key(email: str) -> str:

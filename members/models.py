@@ -1,7 +1,6 @@
-"""People: user accounts (email is the login) and their memberships in organizations."""
+"""People: user accounts (email is the login), sign-in throttling and invitations."""
 
 import hashlib
-from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
@@ -9,14 +8,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from orgs.roles import Role
-
-# Every address column: RFC 5321's limit for a deliverable address.
-EMAIL_MAX_LENGTH = 254
-
-
-def normalize_email(email: str) -> str:
-    """Emails are compared case-insensitively everywhere; we store them lower-cased."""
-    return (email or "").strip().lower()
+from prism_site.addresses import EMAIL_MAX_LENGTH, normalize_email
 
 
 def token_digest(token: str) -> str:
@@ -78,38 +70,6 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.name
-
-
-class Membership(models.Model):
-    """The source of truth for who belongs to which organization with which role."""
-
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    organization = models.ForeignKey(
-        "orgs.Organization", on_delete=models.CASCADE, related_name="memberships"
-    )
-    role = models.CharField(max_length=16, choices=Role.choices)
-    created_at = models.DateTimeField(default=timezone.now)
-    # Refreshed by org pages at most every LAST_SEEN_PRECISION, so reading a page rarely writes.
-    last_seen_at = models.DateTimeField(null=True, blank=True)
-
-    LAST_SEEN_PRECISION = timedelta(minutes=5)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "organization"], name="membership_unique"),
-        ]
-        indexes = [models.Index(fields=["organization", "role"])]
-
-    def __str__(self):
-        return f"{self.user} in {self.organization} as {self.role}"
-
-    def mark_seen(self) -> None:
-        """Record activity in the org: one UPDATE, and only when the stored time is stale."""
-        now = timezone.now()
-        if self.last_seen_at and now - self.last_seen_at < self.LAST_SEEN_PRECISION:
-            return
-        Membership.objects.filter(pk=self.pk).update(last_seen_at=now)
-        self.last_seen_at = now
 
 
 class LoginThrottle(models.Model):

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from members.errors import InvitationUnusable
-from members.models import Invitation, Membership, token_digest
-from orgs.models import Organization
+from members.models import Invitation, token_digest
+from orgs.models import Membership, Organization
 from orgs.permissions import organization_permissions
 from orgs.roles import ROLE_RANK, Role, capability_needed_to_manage
 

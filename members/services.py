@@ -19,22 +19,16 @@ from django.utils import timezone
 
 from keys.permissions import own_key_rights_revoke
 from members.errors import AccountExists, InvitationLimitReached
-from members.models import (
-    EMAIL_MAX_LENGTH,
-    Invitation,
-    InvitationEmail,
-    Membership,
-    User,
-    normalize_email,
-    token_digest,
-)
+from members.models import Invitation, InvitationEmail, User, token_digest
 from members.selectors import invitation_for_token, invitation_refusal
 from orgs import audit
 from orgs.errors import ActionRefused
-from orgs.models import Organization
+from orgs.models import Membership, Organization
 from orgs.permissions import membership_permissions_sync, organization_permissions
 from orgs.roles import Capability, Role, assignable_roles, capability_needed_to_manage
 from orgs.selectors import organization_lock
+from orgs.services import membership_add
+from prism_site.addresses import EMAIL_MAX_LENGTH, normalize_email
 
 
 def _locked_membership(organization: Organization, membership_id: int) -> Membership:
@@ -66,14 +60,6 @@ def _refuse_if_last_owner(organization: Organization, membership: Membership, do
         raise ActionRefused(
             f"An organization needs at least one Owner: make someone else Owner before {doing}."
         )
-
-
-@transaction.atomic
-def membership_add(*, organization: Organization, user, role: str) -> Membership:
-    """Add a member (org creation, accepted invitation); the caller writes the audit entry."""
-    membership = Membership.objects.create(user=user, organization=organization, role=Role(role))
-    membership_permissions_sync(user=user, organization=organization, role=role)
-    return membership
 
 
 @transaction.atomic

@@ -22,9 +22,10 @@ from members.invitation_forms import (
     PendingInvitationsForm,
     RoleChangeForm,
 )
-from members.models import Invitation, Membership, User
+from members.models import Invitation, User
 from orgs.access import OrgAccess, org_view
 from orgs.errors import ActionRefused
+from orgs.models import Membership
 from orgs.roles import Capability, Role, assignable_roles, capability_needed_to_manage
 from orgs.selectors import member_count
 from prism_site.http import client_ip

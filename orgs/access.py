@@ -10,8 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from members.models import Membership
-from orgs.models import Organization
+from orgs.models import Membership, Organization
 from orgs.permissions import organization_permissions
 from orgs.roles import Capability, Role
 

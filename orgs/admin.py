@@ -1,9 +1,9 @@
-"""Django admin for organizations, their config versions and audit log (staff only, read-only
-where the record must not change)."""
+"""Django admin for organizations, their memberships, config versions and audit log (staff only,
+read-only where the record must not change)."""
 
 from django.contrib import admin
 
-from orgs.models import AuditEvent, ConfigVersion, Organization, ProviderSecret
+from orgs.models import AuditEvent, ConfigVersion, Membership, Organization, ProviderSecret
 from orgs.services import organization_delete
 
 
@@ -80,6 +80,26 @@ class ProviderSecretAdmin(admin.ModelAdmin):
     fields = ["organization", "masked", "key_id", "created_at"]
     search_fields = ["organization__slug"]
     list_select_related = ["organization"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "organization__name", "organization__slug"]
+    list_select_related = ["user", "organization"]
+    # Role changes and removals go through the services that keep guardian permissions in
+    # step and an Owner in every org; the admin only shows memberships.
+    readonly_fields = ["user", "organization", "role", "created_at"]
 
     def has_add_permission(self, request):
         return False

@@ -2,7 +2,7 @@
 
 from django.utils.functional import SimpleLazyObject
 
-from members.models import Membership
+from orgs.models import Membership
 
 
 def organization_navigation(request):

@@ -7,7 +7,6 @@ from typing import Any
 
 from django import forms
 
-from members.models import normalize_email
 from orgs.config_schema import (
     SLUG,
     BudgetPeriod,
@@ -16,6 +15,7 @@ from orgs.config_schema import (
     RoutingStrategy,
     visible_text,
 )
+from prism_site.addresses import normalize_email
 
 
 class OrganizationNameForm(forms.Form):

@@ -1,5 +1,7 @@
-"""Organizations (the tenants), their role groups and object permissions, the versioned config
-document with its encrypted provider secrets, and the audit log."""
+"""Organizations (the tenants), who belongs to them (Membership), their role groups and object
+permissions, the versioned config document with its encrypted provider secrets, the audit log."""
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -29,6 +31,43 @@ class Organization(models.Model):
 
     def get_absolute_url(self):
         return reverse("orgs:overview", kwargs={"slug": self.slug})
+
+
+class Membership(models.Model):
+    """The source of truth for who belongs to which organization with which role."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Refreshed by org pages at most every LAST_SEEN_PRECISION, so reading a page rarely writes.
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    LAST_SEEN_PRECISION = timedelta(minutes=5)
+
+    class Meta:
+        # Created by the members app before Membership moved here beside its tenant; the table
+        # kept its name so that no data moved.
+        db_table = "members_membership"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="membership_unique"),
+        ]
+        indexes = [models.Index(fields=["organization", "role"])]
+
+    def __str__(self):
+        return f"{self.user} in {self.organization} as {self.role}"
+
+    def mark_seen(self) -> None:
+        """Record activity in the org: one UPDATE, and only when the stored time is stale."""
+        now = timezone.now()
+        if self.last_seen_at and now - self.last_seen_at < self.LAST_SEEN_PRECISION:
+            return
+        Membership.objects.filter(pk=self.pk).update(last_seen_at=now)
+        self.last_seen_at = now
 
 
 class RoleGroup(models.Model):

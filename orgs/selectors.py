@@ -5,10 +5,9 @@ from dataclasses import dataclass
 
 from django.db.models import Subquery
 
-from members.models import Membership
 from orgs.config_diff import Change, document_changes
 from orgs.config_schema import ConfigError, OrgConfig, StoredSecret, read_stored
-from orgs.models import AuditEvent, ConfigVersion, Organization, ProviderSecret
+from orgs.models import AuditEvent, ConfigVersion, Membership, Organization, ProviderSecret
 from orgs.secrets import decrypt
 
 AUDIT_PAGE_SIZE = 50

@@ -1,4 +1,5 @@
-"""Every write to an organization: create, rename, billing, delete, and its config versions."""
+"""Every write to an organization: create, rename, billing, delete, adding a member, and its
+config versions."""
 
 import copy
 import json
@@ -11,7 +12,6 @@ from django.utils.text import slugify
 from django.views.decorators.debug import sensitive_variables
 from pydantic import BaseModel, SecretStr
 
-from members.services import membership_add
 from orgs import audit, provider_hosts, secrets, selectors
 from orgs.config_diff import document_changes
 from orgs.config_schema import (
@@ -26,8 +26,8 @@ from orgs.config_schema import (
     stored_document,
     validate_document,
 )
-from orgs.models import ConfigVersion, Organization, ProviderSecret
-from orgs.permissions import role_groups_create, role_groups_delete
+from orgs.models import ConfigVersion, Membership, Organization, ProviderSecret
+from orgs.permissions import membership_permissions_sync, role_groups_create, role_groups_delete
 from orgs.roles import Role
 from orgs.selectors import CurrentConfig
 
@@ -46,6 +46,14 @@ def unique_slug(name: str, *, taken: frozenset[str] = frozenset()) -> str:
         slug = f"{base}-{suffix}"
         suffix += 1
     return slug
+
+
+@transaction.atomic
+def membership_add(*, organization: Organization, user, role: str) -> Membership:
+    """Add a member (org creation, accepted invitation); the caller writes the audit entry."""
+    membership = Membership.objects.create(user=user, organization=organization, role=Role(role))
+    membership_permissions_sync(user=user, organization=organization, role=role)
+    return membership
 
 
 @transaction.atomic

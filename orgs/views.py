@@ -16,7 +16,6 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from members.models import Membership
 from orgs import selectors, services
 from orgs.access import OrgAccess, org_view
 from orgs.config_diff import document_changes
@@ -30,7 +29,7 @@ from orgs.forms import (
     ProviderForm,
     VersionForm,
 )
-from orgs.models import CONFIG_SECTION_LABELS
+from orgs.models import CONFIG_SECTION_LABELS, Membership
 from orgs.roles import Capability
 from orgs.services import ConfigConflict
 from prism_site.http import client_ip

@@ -3,10 +3,9 @@
 import itertools
 
 from members.models import User
-from members.services import membership_add
 from orgs.models import Organization
 from orgs.roles import Role
-from orgs.services import organization_create
+from orgs.services import membership_add, organization_create
 
 PASSWORD = "correct-horse-battery-staple"
 _sequence = itertools.count(1)

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from members.models import Membership
+from orgs.models import Membership
 from orgs.roles import Role
 from tests.browser.conftest import sign_in
 from tests.factories import PASSWORD, add_member, make_organization, make_user

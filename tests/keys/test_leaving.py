@@ -4,9 +4,10 @@ from django.utils import timezone
 
 from keys.models import VirtualKeyUserObjectPermission
 from keys.permissions import actor_key_rights
-from members.models import Membership
-from members.services import membership_add, membership_leave, membership_remove
+from members.services import membership_leave, membership_remove
+from orgs.models import Membership
 from orgs.roles import Role
+from orgs.services import membership_add
 from tests.keys.conftest import make_key
 
 

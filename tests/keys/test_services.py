@@ -17,10 +17,9 @@ from keys.models import (
 from keys.permissions import admin_scope_capabilities, own_key_permissions
 from keys.secrets import lookup
 from keys.services import KeyAttributes, key_create, key_revoke, key_rotate, key_update
-from members.models import Membership
 from members.services import membership_change_role
 from orgs.errors import ActionRefused
-from orgs.models import AuditEvent
+from orgs.models import AuditEvent, Membership
 from orgs.roles import Capability, Role
 from tests.factories import add_member, make_organization
 from tests.keys.conftest import make_key, set_org_config

@@ -8,8 +8,8 @@ import threading
 
 from aiosmtpd.controller import Controller
 
-from members.models import Membership
 from members.services import invitations_send
+from orgs.models import Membership
 
 BASE_URL = "http://testserver/"
 LINK = re.compile(r"https?://[^\s\"'<>]+/invitations/([A-Za-z0-9_\-]+)/")

@@ -4,8 +4,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from members.models import Invitation, Membership
+from members.models import Invitation
 from members.services import invitation_revoke, invitations_send
+from orgs.models import Membership
 from orgs.roles import Role
 from tests.factories import add_member
 from tests.matrix import LOGIN, Route, expect

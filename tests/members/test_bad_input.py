@@ -8,8 +8,9 @@ import json
 import pytest
 from django.urls import reverse
 
-from members.models import Invitation, InvitationEmail, Membership
+from members.models import Invitation, InvitationEmail
 from members.services import DAILY_LIMIT_PER_ADDRESS, invitation_resend, invitations_send
+from orgs.models import Membership
 from orgs.roles import Role
 from tests.members.helpers import BASE_URL, invite
 

@@ -7,8 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from members.models import Invitation, InvitationEmail, Membership
+from members.models import Invitation, InvitationEmail
 from members.services import invitation_revoke
+from orgs.models import Membership
 from orgs.roles import Role
 from tests.factories import PASSWORD, make_user
 from tests.members.helpers import invite, membership_of

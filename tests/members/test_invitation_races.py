@@ -7,9 +7,10 @@ import pytest
 from django.db import connection
 
 from members.errors import InvitationLimitReached, InvitationUnusable
-from members.models import Invitation, InvitationEmail, Membership
+from members.models import Invitation, InvitationEmail
 from members.services import invitation_accept, invitation_revoke, invitations_send
 from orgs.errors import ActionRefused
+from orgs.models import Membership
 from orgs.roles import Role
 from tests.factories import add_member, make_organization, make_user
 from tests.members.helpers import BASE_URL, invite

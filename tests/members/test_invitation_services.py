@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from members.errors import InvitationUnusable
 from members.invitation_forms import InvitationForm
-from members.models import Invitation, InvitationEmail, Membership
+from members.models import Invitation, InvitationEmail
 from members.selectors import invitation_for_token
 from members.services import (
     INVITATION_LIFETIME,
@@ -22,7 +22,7 @@ from members.services import (
     membership_remove,
 )
 from orgs.errors import ActionRefused
-from orgs.models import AuditEvent
+from orgs.models import AuditEvent, Membership
 from orgs.permissions import organization_permissions
 from orgs.roles import ROLE_CAPABILITIES, Role
 from tests.factories import add_member, make_user

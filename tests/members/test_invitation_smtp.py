@@ -4,7 +4,8 @@ server, and the link in the received message is followed and accepted."""
 import pytest
 from django.urls import reverse
 
-from members.models import Invitation, Membership
+from members.models import Invitation
+from orgs.models import Membership
 from orgs.roles import Role
 from tests.factories import PASSWORD
 from tests.members.helpers import LoopbackSMTP, link_in

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 import members.services
-from members.models import Invitation, Membership
+from members.models import Invitation
 from orgs.errors import ActionRefused
-from orgs.models import AuditEvent
+from orgs.models import AuditEvent, Membership
 from orgs.roles import Role
 from tests.factories import add_member, make_user
 from tests.members.helpers import invite, membership_of

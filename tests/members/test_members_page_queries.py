@@ -5,8 +5,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from members.models import Membership, User
-from orgs.models import RoleGroup
+from members.models import User
+from orgs.models import Membership, RoleGroup
 from orgs.roles import Role
 from tests.factories import make_organization, make_user
 from tests.members.helpers import invite

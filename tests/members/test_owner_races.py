@@ -6,9 +6,9 @@ import threading
 import pytest
 from django.db import connection
 
-from members.models import Membership
 from members.services import membership_change_role, membership_leave, membership_remove
 from orgs.errors import ActionRefused
+from orgs.models import Membership
 from orgs.permissions import organization_permissions
 from orgs.roles import Role
 from tests.factories import add_member, make_organization, make_user

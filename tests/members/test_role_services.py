@@ -2,10 +2,9 @@
 
 import pytest
 
-from members.models import Membership
 from members.services import membership_change_role, membership_leave, membership_remove
 from orgs.errors import ActionRefused
-from orgs.models import AuditEvent
+from orgs.models import AuditEvent, Membership
 from orgs.permissions import organization_permissions
 from orgs.roles import ROLE_CAPABILITIES, Role
 from tests.factories import add_member

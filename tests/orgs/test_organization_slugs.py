@@ -5,9 +5,8 @@ import threading
 import pytest
 from django.db import connection
 
-from members.models import Membership
 from orgs import services
-from orgs.models import Organization
+from orgs.models import Membership, Organization
 from orgs.roles import Role
 from tests.factories import make_user
 

@@ -4,8 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from members.models import Membership
-from orgs.models import AuditEvent, Organization, OrganizationGroupObjectPermission
+from orgs.models import AuditEvent, Membership, Organization, OrganizationGroupObjectPermission
 from orgs.roles import Role
 from tests.factories import add_member, make_organization
 

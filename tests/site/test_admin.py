@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from members.models import LoginThrottle, Membership, User
-from orgs.models import AuditEvent, Organization
+from members.models import LoginThrottle, User
+from orgs.models import AuditEvent, Membership, Organization
 from tests.factories import PASSWORD
 
 

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from keys.models import VirtualKey
-from members.models import Membership, User
-from orgs.models import Organization
+from members.models import User
+from orgs.models import Membership, Organization
 from orgs.selectors import organization_config
 
 ROOT = Path(__file__).resolve().parents[2]

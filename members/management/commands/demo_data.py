@@ -5,12 +5,17 @@ from django.db import transaction
 
 from keys.models import VirtualKey
 from keys.services import KeyAttributes, key_create
-from members.models import Membership, User
-from members.services import membership_add, membership_change_role
-from orgs.models import Organization
+from members.models import User
+from members.services import membership_change_role
+from orgs.models import Membership, Organization
 from orgs.roles import Role
 from orgs.selectors import organization_config
-from orgs.services import config_provider_save, config_section_update, organization_create
+from orgs.services import (
+    config_provider_save,
+    config_section_update,
+    membership_add,
+    organization_create,
+)
 
 DEMO_ORG_SLUG = "demo"
 DEMO_PASSWORD = "prism-demo-password"  # noqa: S105 - printed for newcomers on purpose
