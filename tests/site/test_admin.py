@@ -134,7 +134,7 @@ def test_staff_cannot_rewrite_roles_orgs_or_the_audit_log(staff_client, organiza
     )
     assert (
         staff_client.post(
-            reverse("admin:members_membership_delete", args=[membership.pk]), {"post": "yes"}
+            reverse("admin:orgs_membership_delete", args=[membership.pk]), {"post": "yes"}
         ).status_code
         == 403
     )
