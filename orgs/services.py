@@ -26,6 +26,7 @@ from orgs.config_schema import (
     stored_document,
     validate_document,
 )
+from orgs.errors import ConfigConflict
 from orgs.models import ConfigVersion, Membership, Organization, ProviderSecret
 from orgs.permissions import membership_permissions_sync, role_groups_create, role_groups_delete
 from orgs.roles import Role
@@ -138,50 +139,6 @@ def organization_billing_update(
 
 
 # -- Org config: every change makes a new immutable version ---------------------------------
-
-
-class ConfigConflict(Exception):
-    """The edit started from an older version than the current one; nothing was saved."""
-
-    def __init__(
-        self,
-        *,
-        base_version: int,
-        current_version: int,
-        versions,
-        changes,
-        fields: list["FieldConflict"] | None = None,
-        taken: list[str] | None = None,
-        reason: str = "",
-    ):
-        self.base_version = base_version
-        self.current_version = current_version
-        self.versions = versions
-        self.changes = changes
-        # A merged form edit: the fields both sides changed, and those that took the current
-        # values (config paths). Empty when the edit was not merged.
-        self.fields = fields or []
-        self.taken = taken or []
-        authors = sorted({version.author_email or "someone" for version in versions})
-        if base_version > current_version or not versions:
-            message = (
-                f"Version {base_version} is not a saved version (the current one is "
-                f"{current_version}); nothing was saved. Reload and edit the current version."
-            )
-        else:
-            saved = (
-                f"version {current_version} was"
-                if len(versions) == 1
-                else f"versions {base_version + 1}–{current_version} were"
-            )
-            message = (
-                f"Conflict: {saved} saved by {', '.join(authors)} after you started editing "
-                f"version {base_version}, so your change was not saved."
-            )
-        if reason:
-            message = f"{message} {reason}"
-        super().__init__(message)
-        self.message = message
 
 
 def _conflict(
@@ -594,7 +551,10 @@ def config_patch(
     message: str = "",
     ip_address: str | None = None,
 ) -> ConfigVersion | None:
-    """Apply a JSON merge patch (RFC 7396) to the current document (API PATCH)."""
+    """Apply a JSON merge patch (RFC 7396) to the current document.
+
+    Written for the admin API's config `PATCH` (the pages submit whole sections); kept and tested
+    here so that the API adds no second way to change a config."""
     return _config_commit(
         organization=organization,
         actor=actor,

@@ -7,8 +7,7 @@ from functools import cached_property
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -20,6 +19,7 @@ from orgs import selectors, services
 from orgs.access import OrgAccess, org_view
 from orgs.config_diff import document_changes
 from orgs.config_schema import ConfigInvalid, StoredSecret, masked_document
+from orgs.errors import ConfigConflict
 from orgs.forms import (
     SECTION_FORMS,
     BillingForm,
@@ -31,7 +31,7 @@ from orgs.forms import (
 )
 from orgs.models import CONFIG_SECTION_LABELS, Membership
 from orgs.roles import Capability
-from orgs.services import ConfigConflict
+from prism_site.errors import NotFound, Refused
 from prism_site.http import client_ip
 
 
@@ -180,8 +180,9 @@ def settings_organization(request, access: OrgAccess):
     editing = request.GET.get("edit") or None
     section = editing or request.GET.get("section") or None
     if section == "billing" and not access.can(Capability.MANAGE_ORGANIZATION):
-        raise PermissionDenied(
-            f"Your role ({access.role.label}) does not allow this: see the billing settings."
+        raise Refused(
+            f"Your role ({access.role.label}) does not allow this: see the billing settings.",
+            capability=Capability.MANAGE_ORGANIZATION.value,
         )
     if editing and (editing not in PARTIALS or not page.can_edit(editing)):
         editing = None
@@ -248,7 +249,7 @@ def _save_config(request, access: OrgAccess, *, section: str, form, make_form, s
         try:
             version = save(form)
         except ConfigInvalid as invalid:
-            form.add_config_errors(invalid.errors)
+            form.add_config_errors(invalid.problems)
         except ConfigConflict as conflict:
             # Keep what the person typed, moved onto the current version: fields only the
             # others changed show their values, fields both changed are marked with both.
@@ -345,7 +346,7 @@ def _merge_note(form, name: str, field, data, theirs: dict) -> dict:
 @org_view(Capability.CHANGE_CONFIG)
 def config_section(request, access: OrgAccess, section: str):
     if section not in SECTION_FORMS:
-        raise Http404("No such config section.")
+        raise NotFound("No such config section.")
     form_class = SECTION_FORMS[section]
     return _save_config(
         request,
@@ -521,7 +522,7 @@ def config_history(request, access: OrgAccess):
 def config_version(request, access: OrgAccess, number: int):
     version = selectors.config_version_get(access.organization, number)
     if version is None:
-        raise Http404("No such config version.")
+        raise NotFound(f"Version {number} is not a saved version of this config.")
     previous = selectors.config_version_get(access.organization, number - 1) if number > 1 else None
     config = selectors.parse_stored(version.document)
     return render(

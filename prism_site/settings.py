@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "prism_site.middleware.HtmxMessagesMiddleware",
+    "prism_site.error_responses.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "prism_site.urls"

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from orgs import provider_hosts, selectors, services
-from orgs.services import ConfigConflict
+from orgs.errors import ConfigConflict
 
 HTMX = {"HX-Request": "true"}
 CACHING = {"enabled": False, "mode": "exact", "ttl_seconds": 3600, "max_entries": 10_000}

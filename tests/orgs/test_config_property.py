@@ -138,7 +138,7 @@ def test_the_validator_accepts_or_names_every_bad_path(document):
     try:
         config = validate_document(document)
     except ConfigInvalid as invalid:
-        assert_errors_name_paths(invalid.errors)
+        assert_errors_name_paths(invalid.problems)
     else:
         assert isinstance(config, OrgConfig)
 
@@ -155,7 +155,7 @@ def test_the_service_saves_or_refuses_without_touching_the_version(
         )
     except ConfigInvalid as invalid:
         event("refused")
-        assert_errors_name_paths(invalid.errors)
+        assert_errors_name_paths(invalid.problems)
         assert selectors.config_current(organization).number == before
     else:
         assert version is None or version.number == before + 1

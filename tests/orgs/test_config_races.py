@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 
 from orgs import selectors, services
+from orgs.errors import ConfigConflict
 from orgs.models import ConfigVersion
 from orgs.roles import Role
-from orgs.services import ConfigConflict
 from tests.factories import add_member, make_organization, make_user
 
 THREADS = 12

@@ -6,8 +6,8 @@ import pytest
 
 from orgs import selectors, services
 from orgs.config_schema import ConfigInvalid, StoredSecret
+from orgs.errors import ConfigConflict
 from orgs.models import AuditEvent, ConfigVersion, Organization, ProviderSecret
-from orgs.services import ConfigConflict
 from tests.factories import make_organization
 
 OPENAI = {
@@ -82,7 +82,7 @@ def test_a_version_number_from_the_future_is_refused(organization, admin):
 def test_invalid_values_name_their_path_and_change_nothing(organization, admin):
     with pytest.raises(ConfigInvalid) as refused:
         save_budgets(organization, admin, 1, period="yearly", limit=-1)
-    assert [str(error) for error in refused.value.errors] == [
+    assert [str(error) for error in refused.value.problems] == [
         "budgets.limit: must be at least 0",
         "budgets.period: must be one of daily, weekly, monthly, total",
     ]
