@@ -10,6 +10,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -18,9 +19,11 @@ from django.db.models import Count
 from django.utils import timezone
 
 from keys.permissions import own_key_rights_revoke
+from members.emails import link_token
 from members.errors import AccountExists, InvitationLimitReached
 from members.models import Invitation, InvitationEmail, User, token_digest
 from members.selectors import invitation_for_token, invitation_refusal
+from members.tasks import invitation_emails_send
 from orgs import audit
 from orgs.errors import ActionRefused
 from orgs.models import Membership, Organization
@@ -146,8 +149,10 @@ def _delete_membership(membership: Membership, organization: Organization) -> No
 # Invitations: invite by email, resend, revoke, accept.
 #
 # The raw token exists only in memory: it goes into the emailed link and is returned to the
-# caller once; the database keeps its SHA-256. Every service locks the organization row first,
-# like the membership services, so invites, accepts and role changes of one org are serialized.
+# caller once; the database keeps its SHA-256. The emails go out through the task worker, whose
+# queued row carries a nonce from which only SECRET_KEY makes the token (`link_token`). Every
+# service locks the organization row first, like the membership services, so invites, accepts
+# and role changes of one org are serialized.
 # ---------------------------------------------------------------------------------------------
 
 INVITATION_LIFETIME = timedelta(days=7)
@@ -162,8 +167,10 @@ DAILY_LIMIT_PER_ADDRESS = 10
 class IssuedInvitation:
     invitation: Invitation
     # The secret of the link; shown to nobody but the invitee's inbox and never stored.
-    token: str
+    token: str = field(repr=False)
     refreshed: bool = False
+    # What the delivery task stores instead of the token (see `link_token`).
+    nonce: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -191,9 +198,11 @@ class InvitationAcceptance:
     already_member: bool = False
 
 
-def _new_token() -> tuple[str, str]:
-    token = secrets.token_urlsafe(32)  # 256 random bits
-    return token, token_digest(token)
+def _new_link() -> tuple[str, str, str]:
+    """(nonce, token, digest) of a new invitation link."""
+    nonce = secrets.token_urlsafe(32)  # 256 random bits
+    token = link_token(nonce)
+    return nonce, token, token_digest(token)
 
 
 def _check_actor_may_invite(*, actor, organization: Organization, role: str) -> None:
@@ -338,12 +347,14 @@ def _check_invitation_limits(*, organization: Organization, sender, addresses: l
 
 
 def _deliver_on_commit(issued: list[IssuedInvitation], base_url: str) -> None:
-    from members.emails import invitations_deliver
-
-    deliveries = [(item.invitation.pk, item.token) for item in issued]
+    """Queue one task for the emails once the invitations are committed: the worker sends them,
+    so the request answers at once whatever the mail server does. If queueing fails the
+    invitations stay, shown as not sent yet, and Resend queues them again."""
+    deliveries = [(item.invitation.pk, item.nonce) for item in issued]
     if deliveries:
         transaction.on_commit(
-            lambda: invitations_deliver(deliveries=deliveries, base_url=base_url), robust=True
+            partial(invitation_emails_send.enqueue, deliveries=deliveries, base_url=base_url),
+            robust=True,
         )
 
 
@@ -361,8 +372,8 @@ def invitations_send(
 
     Addresses that already belong to members are skipped and listed in the result, and so are
     addresses whose open invitation has a role the inviter may not manage, and addresses no
-    invitation can go to (`address_problem`). The emails
-    go out after the transaction commits; `base_url` (scheme and host) starts their links.
+    invitation can go to (`address_problem`). The emails are queued for the worker when the
+    transaction commits; `base_url` (scheme and host) starts their links.
     """
     addresses, unusable = [], []
     for address in invitation_addresses(emails):
@@ -415,7 +426,7 @@ def invitations_send(
     now = timezone.now()
     issued = []
     for address in addresses_to_invite:
-        token, digest = _new_token()
+        nonce, token, digest = _new_link()
         invitation = open_invitations.get(address)
         if invitation is None:
             invitation = Invitation.objects.create(
@@ -432,6 +443,8 @@ def invitations_send(
             invitation.invited_by = inviter
             invitation.token_hash = digest
             invitation.expires_at = now + INVITATION_LIFETIME
+            # The new link is not emailed yet: the worker sets sent_at when it is.
+            invitation.sent_at = None
             invitation.delivery_failed_at = None
             invitation.delivery_error = ""
             invitation.save(
@@ -440,12 +453,15 @@ def invitations_send(
                     "invited_by",
                     "token_hash",
                     "expires_at",
+                    "sent_at",
                     "delivery_failed_at",
                     "delivery_error",
                 ]
             )
         refreshed = address in open_invitations
-        issued.append(IssuedInvitation(invitation=invitation, token=token, refreshed=refreshed))
+        issued.append(
+            IssuedInvitation(invitation=invitation, token=token, refreshed=refreshed, nonce=nonce)
+        )
         audit.record(
             organization=organization,
             actor=inviter,
@@ -496,7 +512,8 @@ def invitation_resend(
     base_url: str,
     ip_address: str | None = None,
 ) -> IssuedInvitation:
-    """A new link (the old one stops working) and a new 7-day expiry, emailed on commit."""
+    """A new link (the old one stops working) and a new 7-day expiry, queued for the worker to
+    email once the transaction commits."""
     organization = organization_lock(organization)
     User.objects.select_for_update().filter(pk=actor.pk).first()
     invitation = _open_invitation(organization, invitation_id)
@@ -507,11 +524,12 @@ def invitation_resend(
             "invitation instead."
         )
     _check_invitation_limits(organization=organization, sender=actor, addresses=[invitation.email])
-    token, digest = _new_token()
+    nonce, token, digest = _new_link()
     now = timezone.now()
     invitation.token_hash = digest
     invitation.invited_by = actor
     invitation.expires_at = now + INVITATION_LIFETIME
+    invitation.sent_at = None
     invitation.delivery_failed_at = None
     invitation.delivery_error = ""
     invitation.save(
@@ -519,6 +537,7 @@ def invitation_resend(
             "token_hash",
             "invited_by",
             "expires_at",
+            "sent_at",
             "delivery_failed_at",
             "delivery_error",
         ]
@@ -538,7 +557,7 @@ def invitation_resend(
         ip_address=ip_address,
         details={"role": invitation.role},
     )
-    issued = IssuedInvitation(invitation=invitation, token=token, refreshed=True)
+    issued = IssuedInvitation(invitation=invitation, token=token, refreshed=True, nonce=nonce)
     _deliver_on_commit([issued], base_url)
     return issued
 
