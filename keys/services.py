@@ -24,19 +24,20 @@ from keys.models import (
     VirtualKey,
 )
 from keys.permissions import (
+    CREATE,
+    EDIT,
+    GRANT_ADMIN_SCOPE,
+    REVOKE,
+    ROTATE,
+    KeyRights,
     actor_key_rights,
-    covers_creator_role,
-    creator_capabilities,
     creator_rights_grant,
-    may_grant_admin_scope,
 )
 from keys.policy import OrgLimits
 from keys.selectors import organization_limits
 from orgs import audit
 from orgs.errors import ActionRefused
 from orgs.models import Organization
-from orgs.permissions import organization_permissions
-from orgs.roles import Capability
 from orgs.selectors import organization_lock
 
 METADATA_MAX_ENTRIES = 50
@@ -118,8 +119,7 @@ def _clean_attributes(
     *,
     organization: Organization,
     org_limits: OrgLimits,
-    actor,
-    actor_capabilities: frozenset[str],
+    rights: KeyRights,
     key: VirtualKey | None,
     now: datetime,
 ) -> tuple[KeyAttributes, list[str]]:
@@ -153,28 +153,12 @@ def _clean_attributes(
         refuse("scopes", "choose at least one scope (gateway to send requests through Prism).")
     elif unknown := [scope for scope in scopes if scope not in valid_scopes]:
         refuse("scopes", f"{', '.join(unknown)} is not a scope; use gateway and/or admin.")
-    elif Scope.ADMIN.value in scopes and Scope.ADMIN.value not in (key.scopes if key else []):
-        creator_role = creator_capabilities(key) if key is not None else None
-        if not may_grant_admin_scope(actor_capabilities):
-            refuse(
-                "scopes",
-                "the admin scope acts with its creator's role, and yours cannot change config or "
-                "manage keys; use the gateway scope, or ask an Admin or Owner.",
-            )
-        elif key is not None and not may_grant_admin_scope(creator_role):
-            refuse(
-                "scopes",
-                "the admin scope acts with this key's creator's role, which cannot change config "
-                "or manage keys; create a new key of your own instead.",
-            )
-        elif key is not None and not covers_creator_role(
-            key, user=actor, capabilities=actor_capabilities, creator_capabilities=creator_role
-        ):
-            refuse(
-                "scopes",
-                "the admin scope acts with this key's creator's role, which can do more than "
-                "yours; ask the creator or an Owner to add it, or create a new key of your own.",
-            )
+    elif (
+        Scope.ADMIN.value in scopes
+        and Scope.ADMIN.value not in (key.scopes if key else [])
+        and not rights.grant_admin_scope
+    ):
+        refuse("scopes", rights.refusal(GRANT_ADMIN_SCOPE))
 
     expires_at = attributes.expires_at
     unchanged_expiry = key is not None and key.expires_at == expires_at
@@ -317,15 +301,14 @@ def key_create(
     now = now or timezone.now()
     # The org row lock serializes creates, so two keys cannot take one name at the same time.
     organization = organization_lock(organization)
-    capabilities = organization_permissions(actor, organization)
-    if Capability.CREATE_KEYS.value not in capabilities:
-        raise ActionRefused("Your role cannot create API keys; ask a Member, Admin or Owner.")
+    rights = actor_key_rights(actor, None, organization=organization, now=now)
+    if not rights.create:
+        raise ActionRefused(rights.refusal(CREATE))
     cleaned, warnings = _clean_attributes(
         attributes,
         organization=organization,
         org_limits=organization_limits(organization),
-        actor=actor,
-        actor_capabilities=capabilities,
+        rights=rights,
         key=None,
         now=now,
     )
@@ -370,16 +353,14 @@ def key_update(
     now = now or timezone.now()
     organization = organization_lock(key.organization)
     key = _locked_key(key)
-    if not actor_key_rights(actor, key, now=now).edit:
-        raise ActionRefused(
-            "Only Admins and Owners can edit keys, and revoked keys cannot be edited."
-        )
+    rights = actor_key_rights(actor, key, now=now)
+    if not rights.edit:
+        raise ActionRefused(rights.refusal(EDIT))
     cleaned, warnings = _clean_attributes(
         attributes,
         organization=organization,
         org_limits=organization_limits(organization),
-        actor=actor,
-        actor_capabilities=organization_permissions(actor, organization),
+        rights=rights,
         key=key,
         now=now,
     )
@@ -431,12 +412,9 @@ def key_rotate(
     """
     now = now or timezone.now()
     key = _locked_key(key)
-    if not actor_key_rights(actor, key, now=now).rotate:
-        raise ActionRefused(
-            refusal_message(
-                key, "rotate", now, capabilities=organization_permissions(actor, key.organization)
-            )
-        )
+    rights = actor_key_rights(actor, key, now=now)
+    if not rights.rotate:
+        raise ActionRefused(rights.refusal(ROTATE))
     try:
         grace_period = GRACE_DURATIONS[RotationGrace(grace)]
     except ValueError:
@@ -484,8 +462,9 @@ def key_revoke(
 ) -> VirtualKey:
     now = now or timezone.now()
     key = _locked_key(key)
-    if not actor_key_rights(actor, key, now=now).revoke:
-        raise ActionRefused(refusal_message(key, "revoke", now))
+    rights = actor_key_rights(actor, key, now=now)
+    if not rights.revoke:
+        raise ActionRefused(rights.refusal(REVOKE))
     key.revoked_at = now
     key.revoked_by = actor
     key.updated_at = now
@@ -500,24 +479,3 @@ def key_revoke(
         details={"key_id": key.public_id},
     )
     return key
-
-
-def refusal_message(
-    key: VirtualKey, verb: str, now: datetime, *, capabilities: frozenset[str] = frozenset()
-) -> str:
-    """Why `verb` is refused; `capabilities` are the actor's in the key's org."""
-    status = key.status_at(now)
-    if status == "revoked":
-        return f"This key is already revoked; there is nothing left to {verb}."
-    if verb == "rotate" and status == "expired":
-        return "This key has expired; an Admin can extend its expiry before it is rotated."
-    if (
-        verb == "rotate"
-        and Capability.MANAGE_KEYS.value in capabilities
-        and Scope.ADMIN.value in key.scopes
-    ):
-        return (
-            "This key has the admin scope, so it acts with its creator's role, which can do more "
-            "than yours; ask its creator or an Owner to rotate it, or revoke it."
-        )
-    return f"You can {verb} only keys you created; Admins and Owners can {verb} any key."
