@@ -15,7 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from keys import selectors, services
 from keys.forms import KeyFilterForm, KeyForm, RotateForm
-from keys.permissions import creators_capabilities, key_rights, own_key_permissions
+from keys.permissions import EDIT, REVOKE, ROTATE, member_key_rights
 from keys.policy import effective_policy, period_window
 from orgs.access import OrgAccess, org_view
 from orgs.roles import Capability
@@ -24,15 +24,8 @@ from prism_site.http import client_ip, safe_next_path
 
 def _key_and_rights(request, access: OrgAccess, key_id: str, now):
     key = selectors.key_in_organization(access.organization, key_id)
-    rights = key_rights(
-        key,
-        user=request.user,
-        capabilities=access.permissions,
-        own=own_key_permissions(request.user, [key]).get(key.pk, frozenset()),
-        creators=creators_capabilities(request.user, [key]),
-        now=now,
-    )
-    return key, rights
+    rights = member_key_rights(request.user, [key], capabilities=access.permissions, now=now)
+    return key, rights[key.pk]
 
 
 def _one_time_secret(request, *, template: str, context: dict):
@@ -133,7 +126,7 @@ def key_update(request, access: OrgAccess, key_id: str):
     if request.method != "POST":
         return redirect(f"{key.get_absolute_url()}?edit=1")
     if not rights.edit:
-        raise PermissionDenied("This key is revoked; revoked keys cannot be edited.")
+        raise PermissionDenied(rights.refusal(EDIT))
     key_status = key.status_at(now)
     form = KeyForm.for_key(key, data=request.POST)
     if form.is_valid():
@@ -172,9 +165,7 @@ def key_rotate(request, access: OrgAccess, key_id: str):
     now = timezone.now()
     key, rights = _key_and_rights(request, access, key_id, now)
     if not rights.rotate:
-        raise PermissionDenied(
-            services.refusal_message(key, "rotate", now, capabilities=access.permissions)
-        )
+        raise PermissionDenied(rights.refusal(ROTATE))
     form = RotateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         issued = services.key_rotate(
@@ -214,7 +205,7 @@ def key_revoke(request, access: OrgAccess, key_id: str):
     now = timezone.now()
     key, rights = _key_and_rights(request, access, key_id, now)
     if not rights.revoke:
-        raise PermissionDenied(services.refusal_message(key, "revoke", now))
+        raise PermissionDenied(rights.refusal(REVOKE))
     if request.method == "POST":
         services.key_revoke(key=key, actor=request.user, ip_address=client_ip(request), now=now)
         messages.success(request, f"Revoked {key.name}: its secret no longer works anywhere.")
