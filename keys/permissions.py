@@ -209,15 +209,15 @@ def member_key_rights(
     }
 
 
-def actor_key_rights(actor, key: VirtualKey | None, *, now: datetime, organization=None):
-    """Rights of `actor` on one key (or a new key of `organization`), every input read from the
+def actor_key_rights(user, key: VirtualKey | None, *, now: datetime, organization=None):
+    """Rights of `user` on one key (or a new key of `organization`), every input read from the
     database: the services' authoritative check before each write."""
     organization = organization if key is None else key.organization
-    capabilities = organization_permissions(actor, organization)
+    capabilities = organization_permissions(user, organization)
     if key is None:
-        return key_rights(None, user=actor, capabilities=capabilities, now=now)
+        return key_rights(None, user=user, capabilities=capabilities, now=now)
     return member_key_rights(
-        actor, [key], capabilities=capabilities, now=now, with_admin_scope_grant=True
+        user, [key], capabilities=capabilities, now=now, with_admin_scope_grant=True
     )[key.pk]
 
 

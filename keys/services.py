@@ -32,6 +32,7 @@ from orgs import audit
 from orgs.errors import ActionRefused
 from orgs.models import Organization
 from orgs.selectors import organization_lock
+from prism_site.actor import Actor
 
 # Retired secrets are kept a while after their grace ends, so lookup can say "rotated".
 RETIRED_SECRET_MEMORY = timedelta(days=30)
@@ -105,15 +106,14 @@ def _target(key: VirtualKey) -> str:
 def key_create(
     *,
     organization: Organization,
-    actor,
+    actor: Actor,
     attributes: KeyAttributes | Mapping[str, Any],
-    ip_address: str | None = None,
     now: datetime | None = None,
 ) -> IssuedKey:
     now = now or timezone.now()
     # The org row lock serializes creates, so two keys cannot take one name at the same time.
     organization = organization_lock(organization)
-    rights = actor_key_rights(actor, None, organization=organization, now=now)
+    rights = actor_key_rights(actor.user, None, organization=organization, now=now)
     if not rights.create:
         raise ActionRefused(rights.refusal(CREATE))
     cleaned, warnings = _checked(
@@ -127,18 +127,17 @@ def key_create(
         secret_hash=secrets.hash_secret(secret),
         secret_prefix=prefix,
         secret_last4=last4,
-        created_by=actor,
+        created_by=actor.user,
         created_at=now,
         updated_at=now,
         **cleaned.model_dump(),
     )
-    creator_rights_grant(key, actor)
+    creator_rights_grant(key, actor.user)
     audit.record(
         organization=organization,
         actor=actor,
         action="key.create",
         target=_target(key),
-        ip_address=ip_address,
         details={"key_id": key.public_id, "name": key.name, **_audit_attributes(cleaned)},
     )
     return IssuedKey(key=key, secret=secret, warnings=warnings)
@@ -152,15 +151,14 @@ def _locked_key(key: VirtualKey) -> VirtualKey:
 def key_update(
     *,
     key: VirtualKey,
-    actor,
+    actor: Actor,
     attributes: KeyAttributes | Mapping[str, Any],
-    ip_address: str | None = None,
     now: datetime | None = None,
 ) -> SavedKey:
     now = now or timezone.now()
     organization = organization_lock(key.organization)
     key = _locked_key(key)
-    rights = actor_key_rights(actor, key, now=now)
+    rights = actor_key_rights(actor.user, key, now=now)
     if not rights.edit:
         raise ActionRefused(rights.refusal(EDIT))
     cleaned, warnings = _checked(
@@ -192,7 +190,6 @@ def key_update(
         actor=actor,
         action="key.update",
         target=_target(key),
-        ip_address=ip_address,
         details=details,
     )
     return SavedKey(key=key, warnings=warnings)
@@ -202,9 +199,8 @@ def key_update(
 def key_rotate(
     *,
     key: VirtualKey,
-    actor,
+    actor: Actor,
     grace: str,
-    ip_address: str | None = None,
     now: datetime | None = None,
 ) -> IssuedKey:
     """New secret, same key id; the old secret keeps working for the grace period.
@@ -214,7 +210,7 @@ def key_rotate(
     """
     now = now or timezone.now()
     key = _locked_key(key)
-    rights = actor_key_rights(actor, key, now=now)
+    rights = actor_key_rights(actor.user, key, now=now)
     if not rights.rotate:
         raise ActionRefused(rights.refusal(ROTATE))
     try:
@@ -248,7 +244,6 @@ def key_rotate(
         actor=actor,
         action="key.rotate",
         target=_target(key),
-        ip_address=ip_address,
         details={
             "key_id": key.public_id,
             "grace": RotationGrace(grace).value,
@@ -259,16 +254,14 @@ def key_rotate(
 
 
 @transaction.atomic
-def key_revoke(
-    *, key: VirtualKey, actor, ip_address: str | None = None, now: datetime | None = None
-) -> VirtualKey:
+def key_revoke(*, key: VirtualKey, actor: Actor, now: datetime | None = None) -> VirtualKey:
     now = now or timezone.now()
     key = _locked_key(key)
-    rights = actor_key_rights(actor, key, now=now)
+    rights = actor_key_rights(actor.user, key, now=now)
     if not rights.revoke:
         raise ActionRefused(rights.refusal(REVOKE))
     key.revoked_at = now
-    key.revoked_by = actor
+    key.revoked_by = actor.user
     key.updated_at = now
     key.save(update_fields=["revoked_at", "revoked_by", "updated_at"])
     RetiredSecret.objects.filter(key=key, valid_until__gt=now).update(valid_until=now)
@@ -277,7 +270,6 @@ def key_revoke(
         actor=actor,
         action="key.revoke",
         target=_target(key),
-        ip_address=ip_address,
         details={"key_id": key.public_id},
     )
     return key

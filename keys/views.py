@@ -19,7 +19,8 @@ from keys.permissions import EDIT, REVOKE, ROTATE, member_key_rights
 from keys.policy import effective_policy, period_window
 from orgs.access import OrgAccess, org_view
 from orgs.roles import Capability
-from prism_site.http import client_ip, safe_next_path
+from prism_site.actor import Actor
+from prism_site.http import safe_next_path
 
 
 def _key_and_rights(request, access: OrgAccess, key_id: str, now):
@@ -68,9 +69,8 @@ def key_create(request, access: OrgAccess):
         try:
             issued = services.key_create(
                 organization=access.organization,
-                actor=request.user,
+                actor=Actor.for_request(request),
                 attributes=form.attributes(),
-                ip_address=client_ip(request),
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -133,9 +133,8 @@ def key_update(request, access: OrgAccess, key_id: str):
         try:
             saved = services.key_update(
                 key=key,
-                actor=request.user,
+                actor=Actor.for_request(request),
                 attributes=form.attributes(),
-                ip_address=client_ip(request),
                 now=now,
             )
         except ValidationError as error:
@@ -170,9 +169,8 @@ def key_rotate(request, access: OrgAccess, key_id: str):
     if request.method == "POST" and form.is_valid():
         issued = services.key_rotate(
             key=key,
-            actor=request.user,
+            actor=Actor.for_request(request),
             grace=form.cleaned_data["grace"],
-            ip_address=client_ip(request),
             now=now,
         )
         grace = selectors.key_grace_secret(issued.key, now)
@@ -207,7 +205,7 @@ def key_revoke(request, access: OrgAccess, key_id: str):
     if not rights.revoke:
         raise PermissionDenied(rights.refusal(REVOKE))
     if request.method == "POST":
-        services.key_revoke(key=key, actor=request.user, ip_address=client_ip(request), now=now)
+        services.key_revoke(key=key, actor=Actor.for_request(request), now=now)
         messages.success(request, f"Revoked {key.name}: its secret no longer works anywhere.")
         target = _safe_next(request, access, fallback=key.get_absolute_url())
         if request.htmx:

@@ -26,11 +26,12 @@ from members.selectors import invitation_for_token, invitation_refusal
 from members.tasks import invitation_emails_send
 from orgs import audit
 from orgs.errors import ActionRefused
-from orgs.models import AuditEvent, Membership, Organization
+from orgs.models import Membership, Organization
 from orgs.permissions import membership_permissions_sync, organization_permissions
 from orgs.roles import Capability, Role, assignable_roles, capability_needed_to_manage
 from orgs.selectors import organization_lock
 from orgs.services import membership_add
+from prism_site.actor import Actor
 from prism_site.addresses import EMAIL_MAX_LENGTH, normalize_email
 
 
@@ -45,8 +46,8 @@ def _locked_membership(organization: Organization, membership_id: int) -> Member
     return membership
 
 
-def _check_actor_may_manage(*, actor, organization: Organization, roles: list[str]) -> None:
-    permissions = organization_permissions(actor, organization)
+def _check_actor_may_manage(*, user, organization: Organization, roles: list[str]) -> None:
+    permissions = organization_permissions(user, organization)
     for role in roles:
         needed = capability_needed_to_manage(role)
         if needed.value not in permissions:
@@ -71,16 +72,15 @@ def membership_change_role(
     organization: Organization,
     membership_id: int,
     role: str,
-    actor,
-    ip_address: str | None = None,
+    actor: Actor,
 ) -> Membership:
     organization = organization_lock(organization)
     membership = _locked_membership(organization, membership_id)
     new_role = Role(role)
-    if membership.user_id == actor.pk:
+    if membership.user_id == actor.user_id:
         raise ActionRefused("You cannot change your own role; ask another Owner or Admin.")
     _check_actor_may_manage(
-        actor=actor, organization=organization, roles=[membership.role, new_role]
+        user=actor.user, organization=organization, roles=[membership.role, new_role]
     )
     old_role = membership.role
     if old_role == new_role:
@@ -94,21 +94,18 @@ def membership_change_role(
         actor=actor,
         action="member.role_change",
         target=membership.user.email,
-        ip_address=ip_address,
         details={"from": old_role, "to": new_role.value},
     )
     return membership
 
 
 @transaction.atomic
-def membership_remove(
-    *, organization: Organization, membership_id: int, actor, ip_address: str | None = None
-) -> None:
+def membership_remove(*, organization: Organization, membership_id: int, actor: Actor) -> None:
     organization = organization_lock(organization)
     membership = _locked_membership(organization, membership_id)
-    if membership.user_id == actor.pk:
+    if membership.user_id == actor.user_id:
         raise ActionRefused("To remove yourself, use Leave organization.")
-    _check_actor_may_manage(actor=actor, organization=organization, roles=[membership.role])
+    _check_actor_may_manage(user=actor.user, organization=organization, roles=[membership.role])
     _refuse_if_last_owner(organization, membership, "removing the last one")
     _delete_membership(membership, organization)
     audit.record(
@@ -116,14 +113,14 @@ def membership_remove(
         actor=actor,
         action="member.remove",
         target=membership.user.email,
-        ip_address=ip_address,
         details={"role": membership.role},
     )
 
 
 @transaction.atomic
-def membership_leave(*, organization: Organization, user, ip_address: str | None = None) -> None:
+def membership_leave(*, organization: Organization, actor: Actor) -> None:
     organization = organization_lock(organization)
+    user = actor.user
     membership = Membership.objects.filter(organization=organization, user=user).first()
     if membership is None:
         raise ActionRefused("You are not a member of this organization.")
@@ -131,10 +128,9 @@ def membership_leave(*, organization: Organization, user, ip_address: str | None
     _delete_membership(membership, organization)
     audit.record(
         organization=organization,
-        actor=user,
+        actor=actor,
         action="member.leave",
         target=user.email,
-        ip_address=ip_address,
         details={"role": membership.role},
     )
 
@@ -205,8 +201,8 @@ def _new_link() -> tuple[str, str, str]:
     return nonce, token, token_digest(token)
 
 
-def _check_actor_may_invite(*, actor, organization: Organization, role: str) -> None:
-    permissions = organization_permissions(actor, organization)
+def _check_actor_may_invite(*, user, organization: Organization, role: str) -> None:
+    permissions = organization_permissions(user, organization)
     if Capability.MANAGE_MEMBERS.value not in permissions:
         raise ActionRefused("Your role does not allow inviting members.")
     if Role(role) not in assignable_roles(permissions):
@@ -364,9 +360,8 @@ def invitations_send(
     organization: Organization,
     emails: str | Iterable[str],
     role: str,
-    inviter,
+    actor: Actor,
     base_url: str,
-    ip_address: str | None = None,
 ) -> InvitationBatch:
     """Invite each address (at most 50); an open invitation to the same address is refreshed.
 
@@ -376,6 +371,7 @@ def invitations_send(
     transaction commits; `base_url` (scheme and host) starts their links. The rows are written
     in bulk, so the queries do not grow with the number of addresses.
     """
+    inviter = actor.user
     addresses, unusable = [], []
     for address in invitation_addresses(emails):
         problem = address_problem(address)
@@ -387,7 +383,7 @@ def invitations_send(
     organization = organization_lock(organization)
     # Serializes one inviter's invitations across orgs, so the per-inviter limit is exact.
     User.objects.select_for_update().filter(pk=inviter.pk).first()
-    _check_actor_may_invite(actor=inviter, organization=organization, role=role)
+    _check_actor_may_invite(user=inviter, organization=organization, role=role)
 
     members = set(
         Membership.objects.filter(organization=organization, user__email__in=addresses).values_list(
@@ -471,20 +467,14 @@ def invitations_send(
             "delivery_error",
         ],
     )
-    # The entries audit.record writes, in one statement for the whole batch.
-    AuditEvent.objects.bulk_create(
-        [
-            AuditEvent(
-                organization=organization,
-                actor=inviter if getattr(inviter, "pk", None) else None,
-                actor_email=getattr(inviter, "email", "") or "",
-                action="invitation.create",
-                target=item.invitation.email,
-                ip_address=ip_address,
-                details={"role": role.value, "refreshed": item.refreshed},
-            )
+    audit.record_many(
+        organization=organization,
+        actor=actor,
+        action="invitation.create",
+        entries=[
+            (item.invitation.email, {"role": role.value, "refreshed": item.refreshed})
             for item in issued
-        ]
+        ],
     )
     InvitationEmail.objects.bulk_create(
         [
@@ -524,26 +514,27 @@ def invitation_resend(
     *,
     organization: Organization,
     invitation_id: int,
-    actor,
+    actor: Actor,
     base_url: str,
-    ip_address: str | None = None,
 ) -> IssuedInvitation:
     """A new link (the old one stops working) and a new 7-day expiry, queued for the worker to
     email once the transaction commits."""
     organization = organization_lock(organization)
-    User.objects.select_for_update().filter(pk=actor.pk).first()
+    User.objects.select_for_update().filter(pk=actor.user_id).first()
     invitation = _open_invitation(organization, invitation_id)
-    _check_actor_may_invite(actor=actor, organization=organization, role=invitation.role)
+    _check_actor_may_invite(user=actor.user, organization=organization, role=invitation.role)
     if Membership.objects.filter(organization=organization, user__email=invitation.email).exists():
         raise ActionRefused(
             f"{invitation.email} is already a member of {organization.name}: revoke the "
             "invitation instead."
         )
-    _check_invitation_limits(organization=organization, sender=actor, addresses=[invitation.email])
+    _check_invitation_limits(
+        organization=organization, sender=actor.user, addresses=[invitation.email]
+    )
     nonce, token, digest = _new_link()
     now = timezone.now()
     invitation.token_hash = digest
-    invitation.invited_by = actor
+    invitation.invited_by = actor.user
     invitation.expires_at = now + INVITATION_LIFETIME
     invitation.sent_at = None
     invitation.delivery_failed_at = None
@@ -561,7 +552,7 @@ def invitation_resend(
     InvitationEmail.objects.create(
         organization=organization,
         invitation=invitation,
-        sender=actor,
+        sender=actor.user,
         email=invitation.email,
         created_at=now,
     )
@@ -570,7 +561,6 @@ def invitation_resend(
         actor=actor,
         action="invitation.resend",
         target=invitation.email,
-        ip_address=ip_address,
         details={"role": invitation.role},
     )
     issued = IssuedInvitation(invitation=invitation, token=token, refreshed=True, nonce=nonce)
@@ -580,28 +570,28 @@ def invitation_resend(
 
 @transaction.atomic
 def invitation_revoke(
-    *, organization: Organization, invitation_id: int, actor, ip_address: str | None = None
+    *, organization: Organization, invitation_id: int, actor: Actor
 ) -> Invitation:
     organization = organization_lock(organization)
     invitation = _open_invitation(organization, invitation_id)
-    _check_actor_may_invite(actor=actor, organization=organization, role=invitation.role)
+    _check_actor_may_invite(user=actor.user, organization=organization, role=invitation.role)
     invitation.revoked_at = timezone.now()
-    invitation.revoked_by = actor
+    invitation.revoked_by = actor.user
     invitation.save(update_fields=["revoked_at", "revoked_by"])
     audit.record(
         organization=organization,
         actor=actor,
         action="invitation.revoke",
         target=invitation.email,
-        ip_address=ip_address,
         details={"role": invitation.role},
     )
     return invitation
 
 
 @transaction.atomic
-def invitation_accept(*, token: str, user, ip_address: str | None = None) -> InvitationAcceptance:
+def invitation_accept(*, token: str, actor: Actor) -> InvitationAcceptance:
     """Join the org with the invitation's role; only the invited email's account can."""
+    user = actor.user
     found = invitation_for_token(token)
     if found is None:
         raise invitation_refusal(None, user=user)
@@ -629,10 +619,9 @@ def invitation_accept(*, token: str, user, ip_address: str | None = None) -> Inv
         membership = existing
     audit.record(
         organization=organization,
-        actor=user,
+        actor=actor,
         action="invitation.accept",
         target=user.email,
-        ip_address=ip_address,
         details={
             "role": membership.role,
             "invited_by": invitation.invited_by.email if invitation.invited_by else "",

@@ -31,6 +31,7 @@ from orgs.models import ConfigVersion, Membership, Organization, ProviderSecret
 from orgs.permissions import membership_permissions_sync, role_groups_create, role_groups_delete
 from orgs.roles import Role
 from orgs.selectors import CurrentConfig
+from prism_site.actor import Actor
 
 RESERVED_SLUGS = {"new", "admin", "api", "settings", "static"}
 SLUG_ATTEMPTS = 5
@@ -58,7 +59,7 @@ def membership_add(*, organization: Organization, user, role: str) -> Membership
 
 
 @transaction.atomic
-def organization_create(*, name: str, creator, ip_address: str | None = None) -> Organization:
+def organization_create(*, name: str, actor: Actor) -> Organization:
     taken: set[str] = set()
     for attempt in range(1, SLUG_ATTEMPTS + 1):
         slug = unique_slug(name, taken=frozenset(taken))
@@ -73,32 +74,29 @@ def organization_create(*, name: str, creator, ip_address: str | None = None) ->
                 raise
             taken.add(slug)
     role_groups_create(organization)
-    membership_add(organization=organization, user=creator, role=Role.OWNER)
+    membership_add(organization=organization, user=actor.user, role=Role.OWNER)
     # Every org starts at version 1 (the defaults), so history and edits have a base.
     organization.config_version = ConfigVersion.objects.create(
         organization=organization,
         number=1,
         document=stored_document(OrgConfig()),
-        author=creator,
-        author_email=creator.email,
+        author=actor.user,
+        author_email=actor.email,
         message="Initial configuration (defaults)",
         section="initial",
     )
     organization.save(update_fields=["config_version"])
     audit.record(
         organization=organization,
-        actor=creator,
+        actor=actor,
         action="organization.create",
         target=organization.name,
-        ip_address=ip_address,
     )
     return organization
 
 
 @transaction.atomic
-def organization_rename(
-    *, organization: Organization, name: str, actor, ip_address: str | None = None
-) -> Organization:
+def organization_rename(*, organization: Organization, name: str, actor: Actor) -> Organization:
     old_name = organization.name
     organization.name = name.strip()
     organization.save(update_fields=["name"])
@@ -107,14 +105,13 @@ def organization_rename(
         actor=actor,
         action="organization.rename",
         target=organization.name,
-        ip_address=ip_address,
         details={"from": old_name, "to": organization.name},
     )
     return organization
 
 
 @transaction.atomic
-def organization_delete(*, organization: Organization, actor) -> None:
+def organization_delete(*, organization: Organization, actor: Actor) -> None:
     """Remove the org and everything of it (memberships, config, keys, logs, audit)."""
     role_groups_delete(organization)
     organization.delete()
@@ -122,7 +119,7 @@ def organization_delete(*, organization: Organization, actor) -> None:
 
 @transaction.atomic
 def organization_billing_update(
-    *, organization: Organization, billing_email: str, actor, ip_address: str | None = None
+    *, organization: Organization, billing_email: str, actor: Actor
 ) -> Organization:
     old_email = organization.billing_email
     organization.billing_email = billing_email
@@ -132,7 +129,6 @@ def organization_billing_update(
         actor=actor,
         action="organization.billing_update",
         target=billing_email or "(none)",
-        ip_address=ip_address,
         details={"from": old_email, "to": billing_email},
     )
     return organization
@@ -419,12 +415,11 @@ def _seal_new_secrets(config: OrgConfig, organization: Organization) -> None:
 def _config_commit(
     *,
     organization: Organization,
-    actor,
+    actor: Actor,
     base_version: int | None,
     build: Callable[[OrgConfig, dict], Any],
     section: str,
     message: str = "",
-    ip_address: str | None = None,
     restored_from: int | None = None,
     rebase: Callable[[OrgConfig, OrgConfig], Rebase] | None = None,
 ) -> ConfigVersion | None:
@@ -480,8 +475,8 @@ def _config_commit(
                 organization=locked,
                 number=current.number + 1,
                 document=stored,
-                author=actor if getattr(actor, "pk", None) else None,
-                author_email=getattr(actor, "email", "") or "",
+                author=actor.user if actor.user_id else None,
+                author_email=actor.email,
                 message=message.strip()[:200],
                 section=section,
                 restored_from=restored_from,
@@ -499,7 +494,6 @@ def _config_commit(
         actor=actor,
         action="config.restore" if restored_from is not None else "config.update",
         target=f"version {version.number}",
-        ip_address=ip_address,
         details={
             "section": section,
             "version": version.number,
@@ -518,12 +512,11 @@ def _config_commit(
 def config_save(
     *,
     organization: Organization,
-    actor,
+    actor: Actor,
     base_version: int | None,
     document: Any,
     section: str = "document",
     message: str = "",
-    ip_address: str | None = None,
 ) -> ConfigVersion | None:
     """Replace the whole document (JSON editor, API PUT).
 
@@ -537,7 +530,6 @@ def config_save(
         build=lambda current, masked: document,
         section=section,
         message=message,
-        ip_address=ip_address,
     )
 
 
@@ -545,11 +537,10 @@ def config_save(
 def config_patch(
     *,
     organization: Organization,
-    actor,
+    actor: Actor,
     base_version: int | None,
     patch: Any,
     message: str = "",
-    ip_address: str | None = None,
 ) -> ConfigVersion | None:
     """Apply a JSON merge patch (RFC 7396) to the current document.
 
@@ -562,7 +553,6 @@ def config_patch(
         build=lambda current, masked: merge_patch(masked, patch),
         section="document",
         message=message,
-        ip_address=ip_address,
     )
 
 
@@ -570,12 +560,11 @@ def config_patch(
 def config_section_update(
     *,
     organization: Organization,
-    actor,
+    actor: Actor,
     base_version: int | None,
     section: str,
     values: Any,
     message: str = "",
-    ip_address: str | None = None,
     merge: bool = False,
 ) -> ConfigVersion | None:
     """Replace one section (routing, caching, rate_limiting, budgets, ip_acl or providers).
@@ -591,7 +580,6 @@ def config_section_update(
         build=lambda current, masked: {**masked, section: values},
         section=section,
         message=message,
-        ip_address=ip_address,
         rebase=_section_rebase(section, values) if merge else None,
     )
 
@@ -600,13 +588,12 @@ def config_section_update(
 def config_provider_save(
     *,
     organization: Organization,
-    actor,
+    actor: Actor,
     base_version: int | None,
     original_name: str | None,
     values: dict,
     remove_key: bool = False,
     message: str = "",
-    ip_address: str | None = None,
     merge: bool = False,
 ) -> ConfigVersion | None:
     """Add a provider (`original_name` None) or edit one; a blank `api_key` keeps the stored key.
@@ -646,7 +633,6 @@ def config_provider_save(
         build=build,
         section="providers",
         message=message,
-        ip_address=ip_address,
         rebase=_provider_rebase(original_name, values, remove_key, build) if merge else None,
     )
 
@@ -705,11 +691,10 @@ def _provider_rebase(original_name: str | None, values: dict, remove_key: bool, 
 def config_provider_toggle(
     *,
     organization: Organization,
-    actor,
+    actor: Actor,
     base_version: int | None,
     name: str,
     enabled: bool,
-    ip_address: str | None = None,
 ) -> ConfigVersion | None:
     return _config_commit(
         organization=organization,
@@ -724,17 +709,15 @@ def config_provider_toggle(
         },
         section="providers",
         message=f"{'Enabled' if enabled else 'Disabled'} {name}",
-        ip_address=ip_address,
     )
 
 
 def config_provider_remove(
     *,
     organization: Organization,
-    actor,
+    actor: Actor,
     base_version: int | None,
     name: str,
-    ip_address: str | None = None,
 ) -> ConfigVersion | None:
     return _config_commit(
         organization=organization,
@@ -746,7 +729,6 @@ def config_provider_remove(
         },
         section="providers",
         message=f"Removed {name}",
-        ip_address=ip_address,
     )
 
 
@@ -762,10 +744,9 @@ def _providers_with(masked: dict, name: str) -> list[dict]:
 def config_restore(
     *,
     organization: Organization,
-    actor,
+    actor: Actor,
     base_version: int | None,
     number: int,
-    ip_address: str | None = None,
 ) -> ConfigVersion | None:
     """Make version `number`'s document the current one, as a new version."""
     old = selectors.config_version_get(organization, number)
@@ -780,6 +761,5 @@ def config_restore(
         build=lambda current, masked: old.document,
         section="restore",
         message=f"Restored version {number}",
-        ip_address=ip_address,
         restored_from=number,
     )

@@ -31,8 +31,8 @@ from orgs.forms import (
 )
 from orgs.models import CONFIG_SECTION_LABELS, Membership
 from orgs.roles import Capability
+from prism_site.actor import Actor
 from prism_site.errors import NotFound, Refused
-from prism_site.http import client_ip
 
 
 @login_required
@@ -53,7 +53,7 @@ def organization_new(request):
     form = OrganizationNameForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         organization = services.organization_create(
-            name=form.cleaned_data["name"], creator=request.user, ip_address=client_ip(request)
+            name=form.cleaned_data["name"], actor=Actor.for_request(request)
         )
         messages.success(request, f"Created {organization.name}. You are its Owner.")
         return redirect(organization)
@@ -356,12 +356,11 @@ def config_section(request, access: OrgAccess, section: str):
         make_form=form_class,
         save=lambda form: services.config_section_update(
             organization=access.organization,
-            actor=request.user,
+            actor=Actor.for_request(request),
             base_version=form.cleaned_data["base_version"],
             section=section,
             values=form.values(),
             message=form.cleaned_data["message"],
-            ip_address=client_ip(request),
             merge=True,
         ),
     )
@@ -391,13 +390,12 @@ def provider_save(request, access: OrgAccess):
         make_form=make_form,
         save=lambda form: services.config_provider_save(
             organization=access.organization,
-            actor=request.user,
+            actor=Actor.for_request(request),
             base_version=form.cleaned_data["base_version"],
             original_name=form.cleaned_data["original_name"] or None,
             values=form.values(),
             remove_key=form.cleaned_data.get("remove_key", False),
             message=form.cleaned_data["message"],
-            ip_address=client_ip(request),
             merge=True,
         ),
     )
@@ -431,11 +429,10 @@ def provider_toggle(request, access: OrgAccess, name: str):
         access,
         lambda base: services.config_provider_toggle(
             organization=access.organization,
-            actor=request.user,
+            actor=Actor.for_request(request),
             base_version=base,
             name=name,
             enabled=enable,
-            ip_address=client_ip(request),
         ),
     )
 
@@ -448,10 +445,9 @@ def provider_remove(request, access: OrgAccess, name: str):
         access,
         lambda base: services.config_provider_remove(
             organization=access.organization,
-            actor=request.user,
+            actor=Actor.for_request(request),
             base_version=base,
             name=name,
-            ip_address=client_ip(request),
         ),
     )
 
@@ -469,11 +465,10 @@ def config_document_edit(request, access: OrgAccess):
         make_form=ConfigDocumentForm,
         save=lambda form: services.config_save(
             organization=access.organization,
-            actor=request.user,
+            actor=Actor.for_request(request),
             base_version=form.cleaned_data["base_version"],
             document=form.values(),
             message=form.cleaned_data["message"],
-            ip_address=client_ip(request),
         ),
     )
 
@@ -550,10 +545,9 @@ def config_restore(request, access: OrgAccess, number: int):
         try:
             version = services.config_restore(
                 organization=access.organization,
-                actor=request.user,
+                actor=Actor.for_request(request),
                 base_version=form.cleaned_data["base_version"],
                 number=number,
-                ip_address=client_ip(request),
             )
         except (ConfigInvalid, ConfigConflict) as refused:
             messages.error(request, f"Not restored. {refused}")
@@ -581,8 +575,7 @@ def billing_update(request, access: OrgAccess):
     services.organization_billing_update(
         organization=access.organization,
         billing_email=form.cleaned_data["billing_email"],
-        actor=request.user,
-        ip_address=client_ip(request),
+        actor=Actor.for_request(request),
     )
     messages.success(request, "Saved the billing contact.")
     if request.htmx:
@@ -601,8 +594,7 @@ def organization_rename(request, access: OrgAccess):
     services.organization_rename(
         organization=access.organization,
         name=form.cleaned_data["name"],
-        actor=request.user,
-        ip_address=client_ip(request),
+        actor=Actor.for_request(request),
     )
     messages.success(request, f"Renamed to {access.organization.name}.")
     if request.htmx:
@@ -621,7 +613,7 @@ def organization_delete(request, access: OrgAccess):
             return render(request, "orgs/settings.html#delete-form", context)
         return render(request, "orgs/settings.html", context, status=400)
     name = access.organization.name
-    services.organization_delete(organization=access.organization, actor=request.user)
+    services.organization_delete(organization=access.organization, actor=Actor.for_request(request))
     request.session.pop("last_org", None)
     messages.success(request, f"Deleted {name} and everything in it.")
     if request.htmx:

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from keys.models import VirtualKey
 from keys.services import KeyAttributes, key_create, key_update
+from prism_site.actor import Actor
 from tests.keys.conftest import make_key
 
 HTMX = {"HX-Request": "true"}
@@ -176,12 +177,14 @@ def test_the_services_refuse_what_the_columns_cannot_hold(organization, owner, a
     errors; a script building the attributes itself is refused at that moment, naming the field."""
     with pytest.raises(ValidationError) as refused:
         key_create(
-            organization=organization, actor=owner, attributes={"name": "direct", **attributes}
+            organization=organization,
+            actor=Actor(owner),
+            attributes={"name": "direct", **attributes},
         )
     assert field in refused.value.message_dict
     key = make_key(organization, owner, name="kept").key
     with pytest.raises(ValidationError) as refused:
-        key_update(key=key, actor=owner, attributes={"name": "kept", **attributes})
+        key_update(key=key, actor=Actor(owner), attributes={"name": "kept", **attributes})
     assert field in refused.value.message_dict
     assert VirtualKey.objects.count() == 1
     with pytest.raises(pydantic.ValidationError) as refused:

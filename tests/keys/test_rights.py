@@ -11,6 +11,7 @@ from keys.models import KeyPermission, VirtualKey
 from keys.permissions import actor_key_rights, key_rights, member_key_rights
 from keys.services import key_revoke
 from orgs.roles import ROLE_CAPABILITIES, Role
+from prism_site.actor import Actor
 from tests.keys.conftest import make_key
 
 NOW = timezone.now()
@@ -215,7 +216,7 @@ def test_the_inventory_and_the_services_read_the_same_rights(
         make_key(organization, member, name="soon", expires_at=now + timedelta(minutes=1)).key,
         make_key(organization, member, name="gone").key,
     ]
-    key_revoke(key=keys[-1], actor=member)
+    key_revoke(key=keys[-1], actor=Actor(member))
     keys = list(VirtualKey.objects.filter(organization=organization).select_related("organization"))
     later = now + timedelta(minutes=2)
     for user, role in ((owner, "owner"), (admin, "admin"), (member, "member"), (viewer, "viewer")):

@@ -8,6 +8,7 @@ from members.models import Invitation
 from members.services import invitation_resend, invitation_revoke, invitations_send
 from members.tasks import invitation_emails_send
 from orgs.roles import Role
+from prism_site.actor import Actor
 from tests.members.helpers import (
     BASE_URL,
     invite,
@@ -59,7 +60,7 @@ def test_a_batch_sends_one_email_per_address(
             organization=organization,
             emails=["a@example.test", "b@example.test", "c@example.test"],
             role=Role.VIEWER,
-            inviter=owner,
+            actor=Actor(owner),
             base_url=BASE_URL,
         )
     assert run_queued_tasks() == 1, "one task for the batch"
@@ -133,7 +134,10 @@ def test_a_late_run_for_an_old_link_neither_sends_nor_marks_the_newer_one(
     DBTaskResult.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
         invitation_resend(
-            organization=organization, invitation_id=invitation.pk, actor=owner, base_url=BASE_URL
+            organization=organization,
+            invitation_id=invitation.pk,
+            actor=Actor(owner),
+            base_url=BASE_URL,
         )
     run_queued_tasks()
     assert len(mailoutbox) == 1 and old_token not in mailoutbox[0].body
@@ -190,7 +194,7 @@ def test_no_email_for_an_invitation_revoked_before_the_worker_ran(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         invitation, _ = invite(organization, owner, "ada@example.test")
-    invitation_revoke(organization=organization, invitation_id=invitation.pk, actor=owner)
+    invitation_revoke(organization=organization, invitation_id=invitation.pk, actor=Actor(owner))
     run_queued_tasks()
     assert mailoutbox == []
 
@@ -201,7 +205,7 @@ def test_the_queue_stores_no_link_token(organization, owner, django_capture_on_c
             organization=organization,
             emails=["a@example.test", "b@example.test"],
             role=Role.MEMBER,
-            inviter=owner,
+            actor=Actor(owner),
             base_url=BASE_URL,
         )
     stored = str(DBTaskResult.objects.values_list("args_kwargs", flat=True).get())

@@ -12,6 +12,7 @@ from members.models import Invitation, InvitationEmail
 from members.services import invitations_send
 from orgs.models import AuditEvent
 from orgs.roles import Role
+from prism_site.actor import Actor
 from tests.members.helpers import BASE_URL, token_in
 from tests.members.worker import run_queued_tasks
 
@@ -31,7 +32,7 @@ def test_inviting_50_addresses_costs_the_queries_of_inviting_one(
             organization=organization,
             emails=["first@example.test"],
             role=Role.MEMBER,
-            inviter=owner,
+            actor=Actor(owner),
             base_url=BASE_URL,
         )
     AuditEvent.objects.all().delete()
@@ -43,9 +44,8 @@ def test_inviting_50_addresses_costs_the_queries_of_inviting_one(
             organization=organization,
             emails=FIFTY,
             role=Role.MEMBER,
-            inviter=owner,
+            actor=Actor(owner, ip_address="192.0.2.7"),
             base_url=BASE_URL,
-            ip_address="192.0.2.7",
         )
     assert [item.invitation.email for item in batch.issued] == FIFTY
     assert Invitation.objects.filter(email__in=FIFTY).count() == 50
@@ -65,14 +65,18 @@ def test_refreshing_50_open_invitations_is_as_cheap(
     organization, owner, admin, django_assert_max_num_queries, mailoutbox
 ):
     first = invitations_send(
-        organization=organization, emails=FIFTY, role=Role.VIEWER, inviter=owner, base_url=BASE_URL
+        organization=organization,
+        emails=FIFTY,
+        role=Role.VIEWER,
+        actor=Actor(owner),
+        base_url=BASE_URL,
     )
     with django_assert_max_num_queries(QUERIES_PER_BATCH):
         again = invitations_send(
             organization=organization,
             emails=FIFTY,
             role=Role.MEMBER,
-            inviter=admin,
+            actor=Actor(admin),
             base_url=BASE_URL,
         )
     assert all(item.refreshed for item in again.issued)

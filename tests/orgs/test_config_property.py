@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from orgs import provider_hosts, selectors, services
 from orgs.config_schema import SECTIONS, ConfigInvalid, OrgConfig, validate_document
 from orgs.forms import SECTION_FORMS
+from prism_site.actor import Actor
 from tests.orgs.test_config_schema import FULL_DOCUMENT
 
 # A path: a key, then `[index]`, `.key` or `["odd key"]` steps; then the message.
@@ -151,7 +152,7 @@ def test_the_service_saves_or_refuses_without_touching_the_version(
     before = selectors.config_current(organization).number
     try:
         version = services.config_save(
-            organization=organization, actor=admin, base_version=before, document=document
+            organization=organization, actor=Actor(admin), base_version=before, document=document
         )
     except ConfigInvalid as invalid:
         event("refused")
