@@ -1,14 +1,18 @@
 """Benchmarks are named after what they measure (keys_inventory.py), not test_*.py: collect
-every module in this folder, so `make bench` (pytest -m bench -s tests/benchmarks) finds them."""
+every module in this folder, so `make bench` (pytest -m bench -s tests) finds them."""
 
 import pytest
+
+HELPERS = {"conftest.py", "__init__.py", "bulk_data.py"}
 
 
 def pytest_collect_file(file_path, parent):
     if (
         file_path.suffix == ".py"
-        and file_path.name not in {"conftest.py", "__init__.py"}
+        and file_path.name not in HELPERS
         and not file_path.name.startswith("test_")
+        # A module named on the command line is collected by pytest itself; once is enough.
+        and not parent.session.isinitpath(file_path)
     ):
         return pytest.Module.from_parent(parent, path=file_path)
     return None
