@@ -2,6 +2,7 @@
 every module in this folder, so `make bench` (pytest -m bench -s tests) finds them."""
 
 import pytest
+from django.db import transaction
 
 HELPERS = {"conftest.py", "__init__.py", "bulk_data.py"}
 
@@ -16,3 +17,12 @@ def pytest_collect_file(file_path, parent):
     ):
         return pytest.Module.from_parent(parent, path=file_path)
     return None
+
+
+@pytest.fixture
+def bench_db(db):
+    """The test's database transaction, rolled back at the end without the deferred foreign-key
+    check a test normally ends with: over a million bulk rows it takes minutes and proves nothing
+    about the pages measured. The rollback drops every row the benchmark built."""
+    yield
+    transaction.set_rollback(True)

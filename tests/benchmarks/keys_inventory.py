@@ -68,7 +68,7 @@ def last_page_url(client, access, base: str, total: int) -> str:
     return url
 
 
-def test_inventory_first_and_last_page_among_other_orgs_keys(client, db):
+def test_inventory_first_and_last_page_among_other_orgs_keys(client, bench_db):
     owner = make_user("owner@bench.test", display_name="Bench Owner")
     started = time.perf_counter()
     # Largest first, so each measured org's keys are older than those of every org around it.

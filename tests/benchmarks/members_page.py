@@ -57,7 +57,7 @@ def last_page_url(client, organization, base: str) -> str:
     return url
 
 
-def test_members_page_first_last_and_search(client, db):
+def test_members_page_first_last_and_search(client, bench_db):
     owner = make_user("owner@bench.test", display_name="Bench Owner")
     organization = make_organization("Bench members", owner=owner)
     base = reverse("members:list", args=[organization.slug])

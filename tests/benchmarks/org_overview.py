@@ -19,7 +19,7 @@ pytestmark = pytest.mark.bench
 SIZES = (1, 500)
 
 
-def test_overview_for_a_user_in_one_org_and_in_500(client, db):
+def test_overview_for_a_user_in_one_org_and_in_500(client, bench_db):
     table = Table("Org overview and Your organizations, by the number of the user's orgs")
     for size in SIZES:
         started = time.perf_counter()
