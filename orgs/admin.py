@@ -5,6 +5,7 @@ from django.contrib import admin
 
 from orgs.models import AuditEvent, ConfigVersion, Membership, Organization, ProviderSecret
 from orgs.services import organization_delete
+from prism_site.actor import Actor
 
 
 @admin.register(Organization)
@@ -29,21 +30,16 @@ class OrganizationAdmin(admin.ModelAdmin):
         return deleted, counts, set(), protected
 
     def delete_model(self, request, obj):
-        organization_delete(organization=obj, actor=request.user)
+        organization_delete(organization=obj, actor=Actor.for_request(request))
 
     def delete_queryset(self, request, queryset):
         for organization in queryset:
-            organization_delete(organization=organization, actor=request.user)
+            organization_delete(organization=organization, actor=Actor.for_request(request))
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "organization", "actor_email", "action", "target"]
-    list_filter = ["action"]
-    search_fields = ["actor_email", "target", "organization__slug"]
-    list_select_related = ["organization"]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Staff read these records; every change goes through a service (or never happens)."""
 
-    # The audit log is append-only, for staff too.
     def has_add_permission(self, request):
         return False
 
@@ -54,26 +50,27 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """The audit log is append-only, for staff too."""
+
+    list_display = ["created_at", "organization", "actor_email", "action", "target"]
+    list_filter = ["action"]
+    search_fields = ["actor_email", "target", "organization__slug"]
+    list_select_related = ["organization"]
+
+
 @admin.register(ConfigVersion)
-class ConfigVersionAdmin(admin.ModelAdmin):
+class ConfigVersionAdmin(ReadOnlyAdmin):
     """Versions are immutable: staff may read them (secrets appear only as references)."""
 
     list_display = ["organization", "number", "section", "author_email", "created_at"]
     search_fields = ["organization__slug", "author_email", "message"]
     list_select_related = ["organization"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ProviderSecret)
-class ProviderSecretAdmin(admin.ModelAdmin):
+class ProviderSecretAdmin(ReadOnlyAdmin):
     """Only the mask and key fingerprint; the ciphertext is of no use to a person."""
 
     list_display = ["organization", "masked", "key_id", "created_at"]
@@ -81,18 +78,9 @@ class ProviderSecretAdmin(admin.ModelAdmin):
     search_fields = ["organization__slug"]
     list_select_related = ["organization"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ReadOnlyAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "organization__name", "organization__slug"]
@@ -100,12 +88,3 @@ class MembershipAdmin(admin.ModelAdmin):
     # Role changes and removals go through the services that keep guardian permissions in
     # step and an Owner in every org; the admin only shows memberships.
     readonly_fields = ["user", "organization", "role", "created_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
