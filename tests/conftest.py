@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from members.models import User
 from orgs.models import Organization
@@ -76,6 +77,9 @@ def shared_org(django_db_setup, django_db_blocker) -> dict[str, int]:
         organization = make_organization("Acme AI", owner=owner)
         admin = make_user("admin@example.test", display_name="Adam Admin")
         add_member(organization, Role.ADMIN, admin)
+        # Seen just now, as anyone signing in is: a request to an org page does not also write
+        # the member's last-seen time (the members tests cover that write).
+        organization.memberships.update(last_seen_at=timezone.now())
         yield {"organization": organization.pk, "owner": owner.pk, "admin": admin.pk}
         transaction.set_rollback(True)
 
