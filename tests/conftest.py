@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from members.models import User
 from orgs.models import Organization
@@ -76,6 +77,9 @@ def shared_org(django_db_setup, django_db_blocker) -> dict[str, int]:
         organization = make_organization("Acme AI", owner=owner)
         admin = make_user("admin@example.test", display_name="Adam Admin")
         add_member(organization, Role.ADMIN, admin)
+        # Seen just now, as anyone signing in is: a request to an org page does not also write
+        # the member's last-seen time (the members tests cover that write).
+        organization.memberships.update(last_seen_at=timezone.now())
         yield {"organization": organization.pk, "owner": owner.pk, "admin": admin.pk}
         transaction.set_rollback(True)
 
@@ -93,3 +97,34 @@ def shared_owner(shared_org) -> User:
 @pytest.fixture
 def shared_admin(shared_org) -> User:
     return User.objects.get(pk=shared_org["admin"])
+
+
+# -- The longest files first --------------------------------------------------------------------
+
+# `make test` runs pytest-xdist with `--dist loadfile --no-loadscope-reorder`: each worker takes
+# the next whole file, in collection order, whenever it runs short of work. A long file taken
+# last leaves the other worker idle until it ends, so the longest files (as measured on
+# PostgreSQL; a few seconds or more each) are put first and the many short ones fill the gaps.
+LONGEST_FIRST = (
+    "tests/site/test_input_fuzz_forms.py",
+    "tests/browser/test_org_config.py",
+    "tests/site/test_input_fuzz.py",
+    "tests/test_route_matrix.py",
+    "tests/keys/test_bad_input.py",
+    "tests/orgs/test_provider_secrets.py",
+    "tests/browser/test_invitations.py",
+    "tests/orgs/test_config_property.py",
+    "tests/members/test_bad_input.py",
+    "tests/browser/test_keys.py",
+    "tests/orgs/test_config_numbers.py",
+    "tests/browser/test_foundation_flow.py",
+    "tests/keys/test_views.py",
+    "tests/site/test_deployment.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """After pytest-django's ordering (kept within each file), the longest files first."""
+    rank = {path: number for number, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))

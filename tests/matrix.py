@@ -4,8 +4,13 @@ Each Route names a URL pattern and the exact status every kind of caller gets:
 anonymous, outsider (Owner of another org), viewer, member, admin, owner.
 """
 
+import copy
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from django.test import Client
+from django.utils import timezone
 
 CALLERS = ("anonymous", "outsider", "viewer", "member", "admin", "owner")
 
@@ -71,7 +76,35 @@ def build_matrix_org() -> tuple[int, dict[str, int]]:
     users["outsider"] = add_member(
         other_organization, Role.OWNER, make_user("outsider@example.test")
     )
+    # Seen just now, as anyone signing in is: a case that opens an org page does not also write
+    # the member's last-seen time (the members tests cover that write).
+    organization.memberships.update(last_seen_at=timezone.now())
+    other_organization.memberships.update(last_seen_at=timezone.now())
     return organization.pk, {role: user.pk for role, user in users.items()}
+
+
+def signed_in_clients(user_ids: dict[str, int]) -> dict[str, Client]:
+    """A test client per caller, signed in once for the whole matrix (anonymous: none). A case
+    runs in a savepoint rolled back after it, so the session it ends or changes is back as it
+    was; `client_cookies_restored` puts the client's cookies back too."""
+    from members.models import User
+
+    clients = {"anonymous": Client()}
+    for role, pk in user_ids.items():
+        clients[role] = Client()
+        clients[role].force_login(User.objects.get(pk=pk))
+    return clients
+
+
+@contextmanager
+def client_cookies_restored(client: Client):
+    """Whatever the request sets (a new session after signing in or a password change, a
+    message), the next case starts with the cookies the caller had."""
+    cookies = copy.deepcopy(client.cookies)
+    try:
+        yield client
+    finally:
+        client.cookies = cookies
 
 
 def load_matrix_context(organization_id: int, user_ids: dict[str, int]) -> MatrixContext:

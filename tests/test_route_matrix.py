@@ -7,7 +7,13 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.keys.routes import ROUTES as KEY_ROUTES
-from tests.matrix import CALLERS, build_matrix_org, load_matrix_context
+from tests.matrix import (
+    CALLERS,
+    build_matrix_org,
+    client_cookies_restored,
+    load_matrix_context,
+    signed_in_clients,
+)
 from tests.members.routes import ROUTES as MEMBER_ROUTES
 from tests.orgs.routes import ROUTES as ORG_ROUTES
 
@@ -22,10 +28,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(scope="module")
 def matrix_org(django_db_setup, django_db_blocker):
-    """The organization and a user per role, built once for the ~560 cases and rolled back
-    after the last one; each case runs in a savepoint of its own (see `_request`)."""
+    """The organization, a user per role and a client per caller signed in as that user, built
+    once for the ~560 cases and rolled back after the last one; each case runs in a savepoint
+    of its own (see `test_route_status`)."""
     with django_db_blocker.unblock(), transaction.atomic():
-        yield build_matrix_org()
+        organization_id, user_ids = build_matrix_org()
+        yield organization_id, user_ids, signed_in_clients(user_ids)
         transaction.set_rollback(True)
 
 
@@ -50,21 +58,20 @@ def test_every_url_pattern_is_in_the_matrix():
 
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.id)
-def test_route_status(client, matrix_org, route, caller):
-    # Whatever the route's kwargs and data create, the sign-in and the request write is undone
-    # before the next case: every case starts from the org exactly as built.
-    with transaction.atomic():
-        status = _request(client, route, caller, load_matrix_context(*matrix_org))
+def test_route_status(matrix_org, route, caller):
+    # Whatever the route's kwargs and data create and the request writes (the session too) is
+    # undone before the next case: every case starts from the org exactly as built.
+    organization_id, user_ids, clients = matrix_org
+    with transaction.atomic(), client_cookies_restored(clients[caller]) as client:
+        status = _request(client, route, load_matrix_context(organization_id, user_ids))
         transaction.set_rollback(True)
     assert status == route.expect[caller], (
         f"{route.id} as {caller}: expected {route.expect[caller]}, got {status}"
     )
 
 
-def _request(client, route, caller, ctx) -> int:
+def _request(client, route, ctx) -> int:
     url = reverse(route.name, kwargs=route.kwargs(ctx)) + (f"?{route.query}" if route.query else "")
-    if caller != "anonymous":
-        client.force_login(ctx.users[caller])
     headers = {"HX-Request": "true"} if route.htmx else {}
     data = route.data(ctx) if route.data else {}
     response = (

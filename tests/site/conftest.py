@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from tests.site.crawl import crawl
-from tests.site.fuzz import FULL, TALLY, build_world, rolled_back
+from tests.site.fuzz import FULL, TALLY, as_returning_visitors, build_world, rolled_back
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +21,7 @@ def world(django_db_setup, django_db_blocker, request):
             for caller, client in built.clients.items():
                 seeds = built.seeds[caller]
                 built.sites[caller] = rolled_back(lambda c=client, s=seeds: crawl(c, s))
+            as_returning_visitors(built)
             yield built
             transaction.set_rollback(True)
     finally:
