@@ -26,7 +26,13 @@ from orgs.config_schema import (
     stored_document,
     validate_document,
 )
-from orgs.models import ConfigVersion, Membership, Organization, ProviderSecret
+from orgs.models import (
+    ConfigVersion,
+    Membership,
+    Organization,
+    ProviderSecret,
+    membership_sort_key,
+)
 from orgs.permissions import membership_permissions_sync, role_groups_create, role_groups_delete
 from orgs.roles import Role
 from orgs.selectors import CurrentConfig
@@ -51,7 +57,12 @@ def unique_slug(name: str, *, taken: frozenset[str] = frozenset()) -> str:
 @transaction.atomic
 def membership_add(*, organization: Organization, user, role: str) -> Membership:
     """Add a member (org creation, accepted invitation); the caller writes the audit entry."""
-    membership = Membership.objects.create(user=user, organization=organization, role=Role(role))
+    membership = Membership.objects.create(
+        user=user,
+        organization=organization,
+        role=Role(role),
+        sort_key=membership_sort_key(role, user.email),
+    )
     membership_permissions_sync(user=user, organization=organization, role=role)
     return membership
 
