@@ -11,6 +11,7 @@ from keys.permissions import KeyRights, creators_capabilities, key_rights, own_k
 from keys.policy import OrgLimits, org_limits_from_config
 from keys.secrets import PUBLIC_ID_LENGTH, PUBLIC_ID_PREFIX
 from orgs.selectors import organization_config
+from prism_site.paging import Keyset, Page
 
 KEY_PAGE_SIZE = 50
 PUBLIC_ID = re.compile(rf"{re.escape(PUBLIC_ID_PREFIX)}[0-9A-Za-z]{{{PUBLIC_ID_LENGTH}}}")
@@ -26,7 +27,11 @@ class InventoryRow:
 @dataclass(frozen=True)
 class InventoryPage:
     rows: list[InventoryRow]
-    next_before: int | None
+    page: Page
+
+
+# Newest first, through the org's (organization, -created_at, -id) index.
+INVENTORY_ORDER = Keyset("keys", ("-created_at", "-id"))
 
 
 def key_inventory_page(
@@ -37,24 +42,20 @@ def key_inventory_page(
     now: datetime,
     status: str | None = None,
     created_by=None,
-    before_id: int | None = None,
+    cursor: str | None = None,
     size: int = KEY_PAGE_SIZE,
 ) -> InventoryPage:
-    """Newest first, keyset-paginated on id (two queries whatever the number of keys, and one
-    more when the page holds admin-scoped keys of other creators)."""
+    """Newest first, by keyset (two queries whatever the number of keys, and one more when the
+    page holds admin-scoped keys of other creators)."""
     keys = (
         VirtualKey.objects.filter(organization=organization)
         .with_status(status or "", now)
         .select_related("created_by")
-        .order_by("-id")
     )
     if created_by is not None:
         keys = keys.filter(created_by=created_by)
-    if before_id is not None:
-        keys = keys.filter(id__lt=before_id)
-    page = list(keys[: size + 1])
-    next_before = page[size - 1].id if len(page) > size else None
-    page = page[:size]
+    keyset = INVENTORY_ORDER.page(keys, cursor, size=size)
+    page = keyset.rows
     own = own_key_permissions(user, page)
     creators = creators_capabilities(user, page)
     rows = [
@@ -72,7 +73,7 @@ def key_inventory_page(
         )
         for key in page
     ]
-    return InventoryPage(rows=rows, next_before=next_before)
+    return InventoryPage(rows=rows, page=keyset)
 
 
 def key_in_organization(organization, public_id: str) -> VirtualKey:

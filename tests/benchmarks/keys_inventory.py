@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from keys.models import VirtualKey
+from keys.selectors import INVENTORY_ORDER
 from tests.keys.conftest import bulk_keys, make_key
 
 pytestmark = pytest.mark.bench
@@ -46,13 +47,18 @@ def test_inventory_with_10000_keys(client, organization, owner, member):
 
     client.force_login(member)
     base = reverse("keys:list", kwargs={"slug": organization.slug})
-    deep = VirtualKey.objects.filter(organization=organization).order_by("id")[200].id
+    newest_first = VirtualKey.objects.filter(organization=organization).order_by(
+        *INVENTORY_ORDER.ordering
+    )
+    deep = INVENTORY_ORDER.cursor_after(newest_first[KEYS - 200])
+    last = INVENTORY_ORDER.cursor_after(newest_first[KEYS - 50])
     variants = [
         ("first page", base),
         ("status=active", f"{base}?status=active"),
         ("status=revoked", f"{base}?status=revoked"),
         ("created by me", f"{base}?mine=on"),
-        ("deep page (keyset)", f"{base}?before={deep}"),
+        ("deep page (keyset)", f"{base}?cursor={deep}"),
+        ("last page", f"{base}?cursor={last}"),
         ("htmx partial", base),
     ]
     print(
