@@ -10,8 +10,9 @@ from django.db.models import Q, QuerySet
 
 # Past this a list says "more than" instead of a total: a count reads every matching row.
 COUNT_LIMIT = 10_000
-# Longer than any cursor this module writes: a longer one is refused before it is unsigned.
-MAX_CURSOR_LENGTH = 400
+# Longer than any cursor this module writes (a sort key holding a 254-character email makes one
+# of about 420): a longer one is refused before it is unsigned.
+MAX_CURSOR_LENGTH = 1000
 RESTARTED = "That page link is out of date or was changed, so the list starts again here."
 
 _AFTER = "n"  # the rows after the position: the next page

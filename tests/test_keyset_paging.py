@@ -104,6 +104,13 @@ def test_a_cursor_of_another_list_or_an_altered_one_is_refused(events):
     assert NEWEST_FIRST.page(events, f"{payload}~{signature[:-1]}", size=SIZE).restarted
 
 
+def test_a_position_holding_the_longest_email_makes_a_usable_cursor():
+    row = SimpleNamespace(sort_key=membership_sort_key(Role.VIEWER, "a" * 242 + "@example.test"))
+    row.id = 2**63 - 1
+    keyset = Keyset("test-members", ("sort_key", "id"))
+    assert keyset.accepts(keyset.cursor_after(row))
+
+
 def test_pages_are_read_from_the_position_not_by_offset(events, django_assert_num_queries):
     cursor = walk(events, NEWEST_FIRST)[3].next_cursor
     with django_assert_num_queries(1) as queries:
