@@ -18,9 +18,13 @@ $(UV):
 
 setup: .venv/.synced
 
+# The task worker (it sends the invitation emails, printed to this console) runs beside
+# runserver and stops with it.
 run: setup
 	DEBUG=1 $(PYTHON) manage.py migrate --no-input
 	DEBUG=1 $(PYTHON) manage.py demo_data
+	DEBUG=1 $(PYTHON) manage.py db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(PYTHON) manage.py runserver $(HOST):$(PORT)
 
 # Browser tests drive Debian's Chromium; install it once if the machine lacks it.

@@ -1,14 +1,16 @@
 """Forms for keys: create/edit (name, scopes, restrictions, expiry), rotate, revoke, and filters.
 
-They parse what a person typed into typed values; the rules that need the org (unique names,
-the org's models, who may grant the admin scope) live in the services, whose errors the views
-put back next to the same fields.
+They parse what a person typed into typed values and hand them to the services, which hold them
+to the `KeyAttributes` schema (bounds, formats, and the rules that need the org: unique names,
+the org's models, who may add the admin scope) as they do an API request body; the views put
+each error back next to its field. While a field does not parse, the form asks the same schema
+about the others, so one response names every problem it can.
 """
 
 from django import forms
 
 from keys.models import BudgetPeriod, KeyStatus, RotationGrace, Scope, VirtualKey
-from keys.services import BUDGET_LIMIT_MAX, RATE_LIMIT_MAX, KeyAttributes
+from keys.schema import RATE_LIMIT_MAX, KeyAttributes, KeyAttributesInvalid
 
 
 def _split(text: str) -> list[str]:
@@ -48,26 +50,18 @@ class KeyForm(forms.Form):
     rate_limit_rpm = forms.IntegerField(
         label="Requests per minute",
         required=False,
-        min_value=1,
-        max_value=RATE_LIMIT_MAX,
+        widget=forms.NumberInput(attrs={"min": 1, "max": RATE_LIMIT_MAX}),
         help_text="Empty: only the org's limits apply.",
         error_messages=_messages(
-            "rate_limit_rpm",
-            "enter a whole number of at least 1, or leave it empty.",
-            "min_value",
-            max_value=f"must be at most {RATE_LIMIT_MAX}.",
+            "rate_limit_rpm", "enter a whole number of at least 1, or leave it empty."
         ),
     )
     rate_limit_tpm = forms.IntegerField(
         label="Tokens per minute",
         required=False,
-        min_value=1,
-        max_value=RATE_LIMIT_MAX,
+        widget=forms.NumberInput(attrs={"min": 1, "max": RATE_LIMIT_MAX}),
         error_messages=_messages(
-            "rate_limit_tpm",
-            "enter a whole number of at least 1, or leave it empty.",
-            "min_value",
-            max_value=f"must be at most {RATE_LIMIT_MAX}.",
+            "rate_limit_tpm", "enter a whole number of at least 1, or leave it empty."
         ),
     )
     allowed_models = forms.CharField(
@@ -87,16 +81,9 @@ class KeyForm(forms.Form):
     budget_limit = forms.DecimalField(
         label="Budget (USD)",
         required=False,
-        min_value=0,
-        max_digits=12,
-        decimal_places=2,
+        widget=forms.NumberInput(attrs={"min": 0, "step": "0.01"}),
         error_messages=_messages(
-            "budget_limit",
-            "enter an amount in USD such as 50 or 12.50, or leave it empty.",
-            min_value="enter an amount in USD of 0 or more, or leave it empty.",
-            max_digits=f"must be at most {BUDGET_LIMIT_MAX}, in whole cents.",
-            max_whole_digits=f"must be at most {BUDGET_LIMIT_MAX}.",
-            max_decimal_places="use at most 2 decimal places (whole cents).",
+            "budget_limit", "enter an amount in USD such as 50 or 12.50, or leave it empty."
         ),
     )
     budget_period = forms.ChoiceField(
@@ -162,20 +149,24 @@ class KeyForm(forms.Form):
             metadata[name.strip()] = value.strip()
         return metadata
 
-    def attributes(self) -> KeyAttributes:
-        data = self.cleaned_data
-        return KeyAttributes(
-            name=data["name"],
-            scopes=list(data["scopes"]),
-            expires_at=data["expires_at"],
-            rate_limit_rpm=data["rate_limit_rpm"],
-            rate_limit_tpm=data["rate_limit_tpm"],
-            allowed_models=data["allowed_models"],
-            allowed_ips=data["allowed_ips"],
-            budget_limit=data["budget_limit"],
-            budget_period=data["budget_period"],
-            metadata=data["metadata"],
-        )
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            # The services will not be asked while something does not parse, so the schema
+            # answers for the fields that did, in the same response.
+            parsed = {name: cleaned[name] for name in KeyAttributes.model_fields if name in cleaned}
+            try:
+                KeyAttributes.checked(parsed)
+            except KeyAttributesInvalid as invalid:
+                for error in invalid.field_errors:
+                    if error.field in self.fields and error.field not in self.errors:
+                        self.add_error(error.field, str(error))
+        return cleaned
+
+    def attributes(self) -> dict:
+        """What parsed, for the services to hold to the `KeyAttributes` schema together with the
+        rules that need the org, so one answer names every problem (call after `is_valid()`)."""
+        return {name: self.cleaned_data[name] for name in KeyAttributes.model_fields}
 
 
 class RotateForm(forms.Form):

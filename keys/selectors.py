@@ -7,7 +7,7 @@ from datetime import datetime
 from django.http import Http404
 
 from keys.models import KeyStatus, RetiredSecret, VirtualKey
-from keys.permissions import KeyRights, creators_capabilities, key_rights, own_key_permissions
+from keys.permissions import KeyRights, member_key_rights
 from keys.policy import OrgLimits, org_limits_from_config
 from keys.secrets import PUBLIC_ID_LENGTH, PUBLIC_ID_PREFIX
 from orgs.selectors import organization_config
@@ -56,23 +56,8 @@ def key_inventory_page(
         keys = keys.filter(created_by=created_by)
     keyset = INVENTORY_ORDER.page(keys, cursor, size=size)
     page = keyset.rows
-    own = own_key_permissions(user, page)
-    creators = creators_capabilities(user, page)
-    rows = [
-        InventoryRow(
-            key=key,
-            status=key.status_at(now),
-            rights=key_rights(
-                key,
-                user=user,
-                capabilities=capabilities,
-                own=own.get(key.pk, frozenset()),
-                creators=creators,
-                now=now,
-            ),
-        )
-        for key in page
-    ]
+    rights = member_key_rights(user, page, capabilities=capabilities, now=now)
+    rows = [InventoryRow(key=key, status=key.status_at(now), rights=rights[key.pk]) for key in page]
     return InventoryPage(rows=rows, page=keyset)
 
 

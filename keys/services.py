@@ -1,79 +1,41 @@
 """Every write to a virtual key: create, edit, rotate, revoke.
 
-Each checks the actor's rights itself (pages and the API call the same functions), validates
-the rules that need the database (unique names, the org's models, the admin scope), writes an
-audit entry without the secret, and returns the new secret only from create and rotate.
+Each checks the actor's rights itself (pages and the API call the same functions), holds the
+attributes to the `KeyAttributes` schema with the rules that need the org (its models, unique
+names, who may add the admin scope), writes an audit entry without the secret, and returns the
+new secret only from create and rotate.
 """
 
-import ipaddress
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from keys import secrets
-from keys.models import (
-    GRACE_DURATIONS,
-    BudgetPeriod,
-    RetiredSecret,
-    RotationGrace,
-    Scope,
-    VirtualKey,
-)
+from keys.models import GRACE_DURATIONS, RetiredSecret, RotationGrace, VirtualKey
 from keys.permissions import (
+    CREATE,
+    EDIT,
+    REVOKE,
+    ROTATE,
+    KeyRights,
     actor_key_rights,
-    covers_creator_role,
-    creator_capabilities,
     creator_rights_grant,
-    may_grant_admin_scope,
 )
-from keys.policy import OrgLimits
+from keys.schema import KeyAttributes, KeyRules
 from keys.selectors import organization_limits
 from orgs import audit
 from orgs.errors import ActionRefused
 from orgs.models import Organization
-from orgs.permissions import organization_permissions
-from orgs.roles import Capability
 from orgs.selectors import organization_lock
+from prism_site.actor import Actor
 
-METADATA_MAX_ENTRIES = 50
-METADATA_MAX_LENGTH = 500
-# What the columns hold on every database: rate limits are 32-bit integers on PostgreSQL, the
-# budget is numeric(12, 2).
-RATE_LIMIT_MAX = 2**31 - 1
-BUDGET_LIMIT_MAX = Decimal("9999999999.99")
-BUDGET_LIMIT_CENTS = Decimal("0.01")
 # Retired secrets are kept a while after their grace ends, so lookup can say "rotated".
 RETIRED_SECRET_MEMORY = timedelta(days=30)
-# How much of a refused entry a message repeats: enough to find it, never a whole pasted file.
-SHOWN_CHARACTERS = 60
-
-
-def _shown(text: str) -> str:
-    return text if len(text) <= SHOWN_CHARACTERS else f"{text[:SHOWN_CHARACTERS]}…"
-
-
-@dataclass
-class KeyAttributes:
-    """What a person chooses for a key (create and edit take the same shape)."""
-
-    name: str
-    scopes: list[str] = field(default_factory=lambda: [Scope.GATEWAY.value])
-    expires_at: datetime | None = None
-    rate_limit_rpm: int | None = None
-    rate_limit_tpm: int | None = None
-    allowed_models: list[str] = field(default_factory=list)
-    allowed_ips: list[str] = field(default_factory=list)
-    budget_limit: Decimal | None = None
-    budget_period: str = ""
-    metadata: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, key: VirtualKey) -> "KeyAttributes":
-        return cls(**{f.name: getattr(key, f.name) for f in fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -91,201 +53,36 @@ class SavedKey:
     warnings: tuple[str, ...] = ()
 
 
-def _budget_amount(value) -> tuple[Decimal | None, str]:
-    """(the amount in whole cents, "") or (None, what to fix): only what numeric(12, 2) holds."""
-    unreadable = "enter an amount in USD such as 50 or 12.50, or leave it empty."
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        return None, unreadable
-    if isinstance(value, int) and abs(value) > BUDGET_LIMIT_MAX:
-        amount = Decimal(1 if value > 0 else -1).scaleb(12)  # no str() of a 5,000-digit int
-    else:
-        amount = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-    if not amount.is_finite():
-        return None, unreadable
-    if amount < 0:
-        return None, "enter an amount in USD of 0 or more, or leave it empty."
-    if amount > BUDGET_LIMIT_MAX:
-        return None, f"must be at most {BUDGET_LIMIT_MAX}."
-    cents = amount.quantize(BUDGET_LIMIT_CENTS)
-    if cents != amount:
-        return None, "use at most 2 decimal places (whole cents)."
-    # 0E+99999999 is zero and -0 is 0: the plain amount is what gets stored.
-    return cents + 0, ""
-
-
-def _clean_attributes(
-    attributes: KeyAttributes,
+def _checked(
+    attributes: KeyAttributes | Mapping[str, Any],
     *,
     organization: Organization,
-    org_limits: OrgLimits,
-    actor,
-    actor_capabilities: frozenset[str],
+    rights: KeyRights,
     key: VirtualKey | None,
     now: datetime,
-) -> tuple[KeyAttributes, list[str]]:
-    """Check every rule; raise one ValidationError naming each bad field and its fix."""
-    errors: dict[str, list[str]] = {}
-    warnings: list[str] = []
+) -> tuple[KeyAttributes, tuple[str, ...]]:
+    """`attributes` held to every rule, with the org's models, the clock and the actor's rights;
+    raises `KeyAttributesInvalid` naming each bad field and its fix."""
 
-    def refuse(name: str, message: str) -> None:
-        errors.setdefault(name, []).append(f"{name}: {message}")
-
-    texts = {
-        "name": [attributes.name or ""],
-        "allowed_models": list(attributes.allowed_models),
-        "allowed_ips": list(attributes.allowed_ips),
-        "metadata": [str(part) for item in (attributes.metadata or {}).items() for part in item],
-    }
-    for text_field, values in texts.items():
-        # PostgreSQL stores no NUL in text or JSON.
-        if any("\x00" in value for value in values if isinstance(value, str)):
-            refuse(text_field, "remove the null character (\\x00).")
-
-    name = (attributes.name or "").strip()
-    if not name:
-        refuse("name", "give the key a name, such as the service that will use it.")
-    elif len(name) > 100:
-        refuse("name", "use at most 100 characters.")
-
-    scopes = sorted(set(attributes.scopes or []))
-    valid_scopes = {scope.value for scope in Scope}
-    if not scopes:
-        refuse("scopes", "choose at least one scope (gateway to send requests through Prism).")
-    elif unknown := [scope for scope in scopes if scope not in valid_scopes]:
-        refuse("scopes", f"{', '.join(unknown)} is not a scope; use gateway and/or admin.")
-    elif Scope.ADMIN.value in scopes and Scope.ADMIN.value not in (key.scopes if key else []):
-        creator_role = creator_capabilities(key) if key is not None else None
-        if not may_grant_admin_scope(actor_capabilities):
-            refuse(
-                "scopes",
-                "the admin scope acts with its creator's role, and yours cannot change config or "
-                "manage keys; use the gateway scope, or ask an Admin or Owner.",
-            )
-        elif key is not None and not may_grant_admin_scope(creator_role):
-            refuse(
-                "scopes",
-                "the admin scope acts with this key's creator's role, which cannot change config "
-                "or manage keys; create a new key of your own instead.",
-            )
-        elif key is not None and not covers_creator_role(
-            key, user=actor, capabilities=actor_capabilities, creator_capabilities=creator_role
-        ):
-            refuse(
-                "scopes",
-                "the admin scope acts with this key's creator's role, which can do more than "
-                "yours; ask the creator or an Owner to add it, or create a new key of your own.",
-            )
-
-    expires_at = attributes.expires_at
-    unchanged_expiry = key is not None and key.expires_at == expires_at
-    if expires_at is not None and expires_at <= now and not unchanged_expiry:
-        refuse("expires_at", "pick a time in the future, or leave it empty for no expiry.")
-
-    for limit in ("rate_limit_rpm", "rate_limit_tpm"):
-        value = getattr(attributes, limit)
-        whole = isinstance(value, int) and not isinstance(value, bool)
-        if value is not None and (not whole or value < 1):
-            refuse(limit, "enter a whole number of at least 1, or leave it empty for no limit.")
-        elif value is not None and value > RATE_LIMIT_MAX:
-            refuse(limit, f"must be at most {RATE_LIMIT_MAX}.")
-
-    allowed_models = sorted({model.strip() for model in attributes.allowed_models if model.strip()})
-    offered = org_limits.models
-    if allowed_models and offered is not None:
-        missing = [model for model in allowed_models if model not in offered]
-        if missing:
-            refuse(
-                "allowed_models",
-                f"{', '.join(map(_shown, missing))} {'is' if len(missing) == 1 else 'are'} not "
-                "offered by any "
-                f"enabled provider of this org (offered: {', '.join(sorted(offered)) or 'none'}); "
-                "remove it or add it to a provider first.",
-            )
-    elif allowed_models and offered is None:
-        warnings.append(
-            "allowed_models: the org's providers list no models, so "
-            f"{', '.join(map(_shown, allowed_models))} could not be checked; make sure the names "
-            "are right."
-        )
-
-    allowed_ips = []
-    for value in attributes.allowed_ips:
-        text = value.strip()
-        if not text:
-            continue
-        try:
-            network = ipaddress.ip_network(text, strict=True)
-        except ValueError:
-            try:
-                suggestion = ipaddress.ip_network(text, strict=False)
-            except ValueError:
-                problem = "is not an IP address or CIDR range (10.0.0.0/8)."
-            else:
-                problem = f"has host bits set; did you mean {suggestion}?"
-            refuse("allowed_ips", f"{_shown(text)} {problem}")
-            continue
-        if str(network) not in allowed_ips:
-            allowed_ips.append(str(network))
-
-    budget_limit, budget_period = attributes.budget_limit, attributes.budget_period or ""
-    if budget_limit is not None:
-        amount, problem = _budget_amount(budget_limit)
-        if problem:
-            refuse("budget_limit", problem)
-        else:
-            budget_limit = amount
-    if budget_limit is not None and not budget_period:
-        refuse("budget_period", "choose the period the budget applies to (daily, weekly, ...).")
-    if budget_limit is None and budget_period:
-        refuse("budget_limit", "enter the budget in USD for that period, or clear the period.")
-    if budget_period and budget_period not in BudgetPeriod.values:
-        refuse("budget_period", f"must be one of {', '.join(BudgetPeriod.values)}.")
-
-    metadata = attributes.metadata or {}
-    if len(metadata) > METADATA_MAX_ENTRIES:
-        refuse("metadata", f"use at most {METADATA_MAX_ENTRIES} entries.")
-    for meta_key, meta_value in metadata.items():
-        if not isinstance(meta_key, str) or not isinstance(meta_value, str) or not meta_key:
-            refuse("metadata", "keys and values must be text, and keys must not be empty.")
-            break
-        if len(meta_key) > 100 or len(meta_value) > METADATA_MAX_LENGTH:
-            refuse(
-                "metadata",
-                f"{meta_key[:40]}: keep keys within 100 and values within "
-                f"{METADATA_MAX_LENGTH} characters.",
-            )
-            break
-
-    if name and not errors.get("name"):
+    def name_taken(name: str, expires_at: datetime | None) -> bool:
+        # Only active keys hold a name; a key that stays revoked or expired takes none.
         becomes_active = expires_at is None or expires_at > now
-        if key is None or (key.revoked_at is None and becomes_active):
-            taken = VirtualKey.objects.active(now).filter(
-                organization=organization, name__iexact=name
-            )
-            if key is not None:
-                taken = taken.exclude(pk=key.pk)
-            if taken.exists():
-                refuse(
-                    "name",
-                    f"another active key is already called {name}; choose a different name "
-                    "(or revoke the other key first).",
-                )
+        if key is not None and (key.revoked_at is not None or not becomes_active):
+            return False
+        taken = VirtualKey.objects.active(now).filter(organization=organization, name__iexact=name)
+        if key is not None:
+            taken = taken.exclude(pk=key.pk)
+        return taken.exists()
 
-    if errors:
-        raise ValidationError(errors)
-    cleaned = KeyAttributes(
-        name=name,
-        scopes=scopes,
-        expires_at=expires_at,
-        rate_limit_rpm=attributes.rate_limit_rpm,
-        rate_limit_tpm=attributes.rate_limit_tpm,
-        allowed_models=allowed_models,
-        allowed_ips=allowed_ips,
-        budget_limit=budget_limit,
-        budget_period=budget_period,
-        metadata=dict(metadata),
+    rules = KeyRules(
+        now=now,
+        rights=rights,
+        offered_models=organization_limits(organization).models,
+        name_taken=name_taken,
+        editing=key,
     )
-    return cleaned, warnings
+    cleaned = KeyAttributes.checked(attributes, rules=rules)
+    return cleaned, tuple(rules.warnings)
 
 
 def _audit_attributes(attributes: KeyAttributes) -> dict:
@@ -309,25 +106,18 @@ def _target(key: VirtualKey) -> str:
 def key_create(
     *,
     organization: Organization,
-    actor,
-    attributes: KeyAttributes,
-    ip_address: str | None = None,
+    actor: Actor,
+    attributes: KeyAttributes | Mapping[str, Any],
     now: datetime | None = None,
 ) -> IssuedKey:
     now = now or timezone.now()
     # The org row lock serializes creates, so two keys cannot take one name at the same time.
     organization = organization_lock(organization)
-    capabilities = organization_permissions(actor, organization)
-    if Capability.CREATE_KEYS.value not in capabilities:
-        raise ActionRefused("Your role cannot create API keys; ask a Member, Admin or Owner.")
-    cleaned, warnings = _clean_attributes(
-        attributes,
-        organization=organization,
-        org_limits=organization_limits(organization),
-        actor=actor,
-        actor_capabilities=capabilities,
-        key=None,
-        now=now,
+    rights = actor_key_rights(actor.user, None, organization=organization, now=now)
+    if not rights.create:
+        raise ActionRefused(rights.refusal(CREATE))
+    cleaned, warnings = _checked(
+        attributes, organization=organization, rights=rights, key=None, now=now
     )
     secret = secrets.generate_secret()
     prefix, last4 = secrets.display_parts(secret)
@@ -337,21 +127,20 @@ def key_create(
         secret_hash=secrets.hash_secret(secret),
         secret_prefix=prefix,
         secret_last4=last4,
-        created_by=actor,
+        created_by=actor.user,
         created_at=now,
         updated_at=now,
-        **{f.name: getattr(cleaned, f.name) for f in fields(cleaned)},
+        **cleaned.model_dump(),
     )
-    creator_rights_grant(key, actor)
+    creator_rights_grant(key, actor.user)
     audit.record(
         organization=organization,
         actor=actor,
         action="key.create",
         target=_target(key),
-        ip_address=ip_address,
         details={"key_id": key.public_id, "name": key.name, **_audit_attributes(cleaned)},
     )
-    return IssuedKey(key=key, secret=secret, warnings=tuple(warnings))
+    return IssuedKey(key=key, secret=secret, warnings=warnings)
 
 
 def _locked_key(key: VirtualKey) -> VirtualKey:
@@ -362,36 +151,28 @@ def _locked_key(key: VirtualKey) -> VirtualKey:
 def key_update(
     *,
     key: VirtualKey,
-    actor,
-    attributes: KeyAttributes,
-    ip_address: str | None = None,
+    actor: Actor,
+    attributes: KeyAttributes | Mapping[str, Any],
     now: datetime | None = None,
 ) -> SavedKey:
     now = now or timezone.now()
     organization = organization_lock(key.organization)
     key = _locked_key(key)
-    if not actor_key_rights(actor, key, now=now).edit:
-        raise ActionRefused(
-            "Only Admins and Owners can edit keys, and revoked keys cannot be edited."
-        )
-    cleaned, warnings = _clean_attributes(
-        attributes,
-        organization=organization,
-        org_limits=organization_limits(organization),
-        actor=actor,
-        actor_capabilities=organization_permissions(actor, organization),
-        key=key,
-        now=now,
+    rights = actor_key_rights(actor.user, key, now=now)
+    if not rights.edit:
+        raise ActionRefused(rights.refusal(EDIT))
+    cleaned, warnings = _checked(
+        attributes, organization=organization, rights=rights, key=key, now=now
     )
     before = KeyAttributes.of(key)
     changes = {}
-    for attribute in fields(cleaned):
-        old, new = getattr(before, attribute.name), getattr(cleaned, attribute.name)
+    for name in KeyAttributes.model_fields:
+        old, new = getattr(before, name), getattr(cleaned, name)
         if old != new:
-            changes[attribute.name] = new
-            setattr(key, attribute.name, new)
+            changes[name] = new
+            setattr(key, name, new)
     if not changes:
-        return SavedKey(key=key, warnings=tuple(warnings))
+        return SavedKey(key=key, warnings=warnings)
     key.updated_at = now
     key.save(update_fields=[*changes, "updated_at"])
     before_audit, after_audit = _audit_attributes(before), _audit_attributes(cleaned)
@@ -409,19 +190,17 @@ def key_update(
         actor=actor,
         action="key.update",
         target=_target(key),
-        ip_address=ip_address,
         details=details,
     )
-    return SavedKey(key=key, warnings=tuple(warnings))
+    return SavedKey(key=key, warnings=warnings)
 
 
 @transaction.atomic
 def key_rotate(
     *,
     key: VirtualKey,
-    actor,
+    actor: Actor,
     grace: str,
-    ip_address: str | None = None,
     now: datetime | None = None,
 ) -> IssuedKey:
     """New secret, same key id; the old secret keeps working for the grace period.
@@ -431,12 +210,9 @@ def key_rotate(
     """
     now = now or timezone.now()
     key = _locked_key(key)
-    if not actor_key_rights(actor, key, now=now).rotate:
-        raise ActionRefused(
-            refusal_message(
-                key, "rotate", now, capabilities=organization_permissions(actor, key.organization)
-            )
-        )
+    rights = actor_key_rights(actor.user, key, now=now)
+    if not rights.rotate:
+        raise ActionRefused(rights.refusal(ROTATE))
     try:
         grace_period = GRACE_DURATIONS[RotationGrace(grace)]
     except ValueError:
@@ -468,7 +244,6 @@ def key_rotate(
         actor=actor,
         action="key.rotate",
         target=_target(key),
-        ip_address=ip_address,
         details={
             "key_id": key.public_id,
             "grace": RotationGrace(grace).value,
@@ -479,15 +254,14 @@ def key_rotate(
 
 
 @transaction.atomic
-def key_revoke(
-    *, key: VirtualKey, actor, ip_address: str | None = None, now: datetime | None = None
-) -> VirtualKey:
+def key_revoke(*, key: VirtualKey, actor: Actor, now: datetime | None = None) -> VirtualKey:
     now = now or timezone.now()
     key = _locked_key(key)
-    if not actor_key_rights(actor, key, now=now).revoke:
-        raise ActionRefused(refusal_message(key, "revoke", now))
+    rights = actor_key_rights(actor.user, key, now=now)
+    if not rights.revoke:
+        raise ActionRefused(rights.refusal(REVOKE))
     key.revoked_at = now
-    key.revoked_by = actor
+    key.revoked_by = actor.user
     key.updated_at = now
     key.save(update_fields=["revoked_at", "revoked_by", "updated_at"])
     RetiredSecret.objects.filter(key=key, valid_until__gt=now).update(valid_until=now)
@@ -496,28 +270,6 @@ def key_revoke(
         actor=actor,
         action="key.revoke",
         target=_target(key),
-        ip_address=ip_address,
         details={"key_id": key.public_id},
     )
     return key
-
-
-def refusal_message(
-    key: VirtualKey, verb: str, now: datetime, *, capabilities: frozenset[str] = frozenset()
-) -> str:
-    """Why `verb` is refused; `capabilities` are the actor's in the key's org."""
-    status = key.status_at(now)
-    if status == "revoked":
-        return f"This key is already revoked; there is nothing left to {verb}."
-    if verb == "rotate" and status == "expired":
-        return "This key has expired; an Admin can extend its expiry before it is rotated."
-    if (
-        verb == "rotate"
-        and Capability.MANAGE_KEYS.value in capabilities
-        and Scope.ADMIN.value in key.scopes
-    ):
-        return (
-            "This key has the admin scope, so it acts with its creator's role, which can do more "
-            "than yours; ask its creator or an Owner to rotate it, or revoke it."
-        )
-    return f"You can {verb} only keys you created; Admins and Owners can {verb} any key."

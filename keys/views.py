@@ -15,24 +15,18 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from keys import selectors, services
 from keys.forms import KeyFilterForm, KeyForm, RotateForm
-from keys.permissions import creators_capabilities, key_rights, own_key_permissions
+from keys.permissions import EDIT, REVOKE, ROTATE, member_key_rights
 from keys.policy import effective_policy, period_window
 from orgs.access import OrgAccess, org_view
 from orgs.roles import Capability
-from prism_site.http import client_ip, safe_next_path
+from prism_site.actor import Actor
+from prism_site.http import safe_next_path
 
 
 def _key_and_rights(request, access: OrgAccess, key_id: str, now):
     key = selectors.key_in_organization(access.organization, key_id)
-    rights = key_rights(
-        key,
-        user=request.user,
-        capabilities=access.permissions,
-        own=own_key_permissions(request.user, [key]).get(key.pk, frozenset()),
-        creators=creators_capabilities(request.user, [key]),
-        now=now,
-    )
-    return key, rights
+    rights = member_key_rights(request.user, [key], capabilities=access.permissions, now=now)
+    return key, rights[key.pk]
 
 
 def _one_time_secret(request, *, template: str, context: dict):
@@ -74,9 +68,8 @@ def key_create(request, access: OrgAccess):
         try:
             issued = services.key_create(
                 organization=access.organization,
-                actor=request.user,
+                actor=Actor.for_request(request),
                 attributes=form.attributes(),
-                ip_address=client_ip(request),
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -132,16 +125,15 @@ def key_update(request, access: OrgAccess, key_id: str):
     if request.method != "POST":
         return redirect(f"{key.get_absolute_url()}?edit=1")
     if not rights.edit:
-        raise PermissionDenied("This key is revoked; revoked keys cannot be edited.")
+        raise PermissionDenied(rights.refusal(EDIT))
     key_status = key.status_at(now)
     form = KeyForm.for_key(key, data=request.POST)
     if form.is_valid():
         try:
             saved = services.key_update(
                 key=key,
-                actor=request.user,
+                actor=Actor.for_request(request),
                 attributes=form.attributes(),
-                ip_address=client_ip(request),
                 now=now,
             )
         except ValidationError as error:
@@ -171,16 +163,13 @@ def key_rotate(request, access: OrgAccess, key_id: str):
     now = timezone.now()
     key, rights = _key_and_rights(request, access, key_id, now)
     if not rights.rotate:
-        raise PermissionDenied(
-            services.refusal_message(key, "rotate", now, capabilities=access.permissions)
-        )
+        raise PermissionDenied(rights.refusal(ROTATE))
     form = RotateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         issued = services.key_rotate(
             key=key,
-            actor=request.user,
+            actor=Actor.for_request(request),
             grace=form.cleaned_data["grace"],
-            ip_address=client_ip(request),
             now=now,
         )
         grace = selectors.key_grace_secret(issued.key, now)
@@ -213,9 +202,9 @@ def key_revoke(request, access: OrgAccess, key_id: str):
     now = timezone.now()
     key, rights = _key_and_rights(request, access, key_id, now)
     if not rights.revoke:
-        raise PermissionDenied(services.refusal_message(key, "revoke", now))
+        raise PermissionDenied(rights.refusal(REVOKE))
     if request.method == "POST":
-        services.key_revoke(key=key, actor=request.user, ip_address=client_ip(request), now=now)
+        services.key_revoke(key=key, actor=Actor.for_request(request), now=now)
         messages.success(request, f"Revoked {key.name}: its secret no longer works anywhere.")
         target = _safe_next(request, access, fallback=key.get_absolute_url())
         if request.htmx:

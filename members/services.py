@@ -10,6 +10,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -18,9 +19,11 @@ from django.db.models import Count
 from django.utils import timezone
 
 from keys.permissions import own_key_rights_revoke
+from members.emails import link_token
 from members.errors import AccountExists, InvitationLimitReached
 from members.models import Invitation, InvitationEmail, User, token_digest
 from members.selectors import invitation_for_token, invitation_refusal
+from members.tasks import invitation_emails_send
 from orgs import audit
 from orgs.errors import ActionRefused
 from orgs.models import Membership, Organization, membership_sort_key
@@ -28,6 +31,7 @@ from orgs.permissions import membership_permissions_sync, organization_permissio
 from orgs.roles import Capability, Role, assignable_roles, capability_needed_to_manage
 from orgs.selectors import organization_lock
 from orgs.services import membership_add
+from prism_site.actor import Actor
 from prism_site.addresses import EMAIL_MAX_LENGTH, normalize_email
 
 
@@ -42,8 +46,8 @@ def _locked_membership(organization: Organization, membership_id: int) -> Member
     return membership
 
 
-def _check_actor_may_manage(*, actor, organization: Organization, roles: list[str]) -> None:
-    permissions = organization_permissions(actor, organization)
+def _check_actor_may_manage(*, user, organization: Organization, roles: list[str]) -> None:
+    permissions = organization_permissions(user, organization)
     for role in roles:
         needed = capability_needed_to_manage(role)
         if needed.value not in permissions:
@@ -68,16 +72,15 @@ def membership_change_role(
     organization: Organization,
     membership_id: int,
     role: str,
-    actor,
-    ip_address: str | None = None,
+    actor: Actor,
 ) -> Membership:
     organization = organization_lock(organization)
     membership = _locked_membership(organization, membership_id)
     new_role = Role(role)
-    if membership.user_id == actor.pk:
+    if membership.user_id == actor.user_id:
         raise ActionRefused("You cannot change your own role; ask another Owner or Admin.")
     _check_actor_may_manage(
-        actor=actor, organization=organization, roles=[membership.role, new_role]
+        user=actor.user, organization=organization, roles=[membership.role, new_role]
     )
     old_role = membership.role
     if old_role == new_role:
@@ -92,21 +95,18 @@ def membership_change_role(
         actor=actor,
         action="member.role_change",
         target=membership.user.email,
-        ip_address=ip_address,
         details={"from": old_role, "to": new_role.value},
     )
     return membership
 
 
 @transaction.atomic
-def membership_remove(
-    *, organization: Organization, membership_id: int, actor, ip_address: str | None = None
-) -> None:
+def membership_remove(*, organization: Organization, membership_id: int, actor: Actor) -> None:
     organization = organization_lock(organization)
     membership = _locked_membership(organization, membership_id)
-    if membership.user_id == actor.pk:
+    if membership.user_id == actor.user_id:
         raise ActionRefused("To remove yourself, use Leave organization.")
-    _check_actor_may_manage(actor=actor, organization=organization, roles=[membership.role])
+    _check_actor_may_manage(user=actor.user, organization=organization, roles=[membership.role])
     _refuse_if_last_owner(organization, membership, "removing the last one")
     _delete_membership(membership, organization)
     audit.record(
@@ -114,14 +114,14 @@ def membership_remove(
         actor=actor,
         action="member.remove",
         target=membership.user.email,
-        ip_address=ip_address,
         details={"role": membership.role},
     )
 
 
 @transaction.atomic
-def membership_leave(*, organization: Organization, user, ip_address: str | None = None) -> None:
+def membership_leave(*, organization: Organization, actor: Actor) -> None:
     organization = organization_lock(organization)
+    user = actor.user
     membership = Membership.objects.filter(organization=organization, user=user).first()
     if membership is None:
         raise ActionRefused("You are not a member of this organization.")
@@ -129,10 +129,9 @@ def membership_leave(*, organization: Organization, user, ip_address: str | None
     _delete_membership(membership, organization)
     audit.record(
         organization=organization,
-        actor=user,
+        actor=actor,
         action="member.leave",
         target=user.email,
-        ip_address=ip_address,
         details={"role": membership.role},
     )
 
@@ -147,8 +146,10 @@ def _delete_membership(membership: Membership, organization: Organization) -> No
 # Invitations: invite by email, resend, revoke, accept.
 #
 # The raw token exists only in memory: it goes into the emailed link and is returned to the
-# caller once; the database keeps its SHA-256. Every service locks the organization row first,
-# like the membership services, so invites, accepts and role changes of one org are serialized.
+# caller once; the database keeps its SHA-256. The emails go out through the task worker, whose
+# queued row carries a nonce from which only SECRET_KEY makes the token (`link_token`). Every
+# service locks the organization row first, like the membership services, so invites, accepts
+# and role changes of one org are serialized.
 # ---------------------------------------------------------------------------------------------
 
 INVITATION_LIFETIME = timedelta(days=7)
@@ -163,8 +164,10 @@ DAILY_LIMIT_PER_ADDRESS = 10
 class IssuedInvitation:
     invitation: Invitation
     # The secret of the link; shown to nobody but the invitee's inbox and never stored.
-    token: str
+    token: str = field(repr=False)
     refreshed: bool = False
+    # What the delivery task stores instead of the token (see `link_token`).
+    nonce: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -192,13 +195,15 @@ class InvitationAcceptance:
     already_member: bool = False
 
 
-def _new_token() -> tuple[str, str]:
-    token = secrets.token_urlsafe(32)  # 256 random bits
-    return token, token_digest(token)
+def _new_link() -> tuple[str, str, str]:
+    """(nonce, token, digest) of a new invitation link."""
+    nonce = secrets.token_urlsafe(32)  # 256 random bits
+    token = link_token(nonce)
+    return nonce, token, token_digest(token)
 
 
-def _check_actor_may_invite(*, actor, organization: Organization, role: str) -> None:
-    permissions = organization_permissions(actor, organization)
+def _check_actor_may_invite(*, user, organization: Organization, role: str) -> None:
+    permissions = organization_permissions(user, organization)
     if Capability.MANAGE_MEMBERS.value not in permissions:
         raise ActionRefused("Your role does not allow inviting members.")
     if Role(role) not in assignable_roles(permissions):
@@ -339,12 +344,14 @@ def _check_invitation_limits(*, organization: Organization, sender, addresses: l
 
 
 def _deliver_on_commit(issued: list[IssuedInvitation], base_url: str) -> None:
-    from members.emails import invitations_deliver
-
-    deliveries = [(item.invitation.pk, item.token) for item in issued]
+    """Queue one task for the emails once the invitations are committed: the worker sends them,
+    so the request answers at once whatever the mail server does. If queueing fails the
+    invitations stay, shown as not sent yet, and Resend queues them again."""
+    deliveries = [(item.invitation.pk, item.nonce) for item in issued]
     if deliveries:
         transaction.on_commit(
-            lambda: invitations_deliver(deliveries=deliveries, base_url=base_url), robust=True
+            partial(invitation_emails_send.enqueue, deliveries=deliveries, base_url=base_url),
+            robust=True,
         )
 
 
@@ -354,17 +361,18 @@ def invitations_send(
     organization: Organization,
     emails: str | Iterable[str],
     role: str,
-    inviter,
+    actor: Actor,
     base_url: str,
-    ip_address: str | None = None,
 ) -> InvitationBatch:
     """Invite each address (at most 50); an open invitation to the same address is refreshed.
 
     Addresses that already belong to members are skipped and listed in the result, and so are
     addresses whose open invitation has a role the inviter may not manage, and addresses no
-    invitation can go to (`address_problem`). The emails
-    go out after the transaction commits; `base_url` (scheme and host) starts their links.
+    invitation can go to (`address_problem`). The emails are queued for the worker when the
+    transaction commits; `base_url` (scheme and host) starts their links. The rows are written
+    in bulk, so the queries do not grow with the number of addresses.
     """
+    inviter = actor.user
     addresses, unusable = [], []
     for address in invitation_addresses(emails):
         problem = address_problem(address)
@@ -376,7 +384,7 @@ def invitations_send(
     organization = organization_lock(organization)
     # Serializes one inviter's invitations across orgs, so the per-inviter limit is exact.
     User.objects.select_for_update().filter(pk=inviter.pk).first()
-    _check_actor_may_invite(actor=inviter, organization=organization, role=role)
+    _check_actor_may_invite(user=inviter, organization=organization, role=role)
 
     members = set(
         Membership.objects.filter(organization=organization, user__email__in=addresses).values_list(
@@ -414,12 +422,12 @@ def invitations_send(
         organization=organization, sender=inviter, addresses=addresses_to_invite
     )
     now = timezone.now()
-    issued = []
+    issued, created, refreshed = [], [], []
     for address in addresses_to_invite:
-        token, digest = _new_token()
+        nonce, token, digest = _new_link()
         invitation = open_invitations.get(address)
         if invitation is None:
-            invitation = Invitation.objects.create(
+            invitation = Invitation(
                 organization=organization,
                 email=address,
                 role=role,
@@ -428,33 +436,47 @@ def invitations_send(
                 created_at=now,
                 expires_at=now + INVITATION_LIFETIME,
             )
+            created.append(invitation)
         else:
             invitation.role = role
             invitation.invited_by = inviter
             invitation.token_hash = digest
             invitation.expires_at = now + INVITATION_LIFETIME
+            # The new link is not emailed yet: the worker sets sent_at when it is.
+            invitation.sent_at = None
             invitation.delivery_failed_at = None
             invitation.delivery_error = ""
-            invitation.save(
-                update_fields=[
-                    "role",
-                    "invited_by",
-                    "token_hash",
-                    "expires_at",
-                    "delivery_failed_at",
-                    "delivery_error",
-                ]
+            refreshed.append(invitation)
+        issued.append(
+            IssuedInvitation(
+                invitation=invitation,
+                token=token,
+                refreshed=address in open_invitations,
+                nonce=nonce,
             )
-        refreshed = address in open_invitations
-        issued.append(IssuedInvitation(invitation=invitation, token=token, refreshed=refreshed))
-        audit.record(
-            organization=organization,
-            actor=inviter,
-            action="invitation.create",
-            target=address,
-            ip_address=ip_address,
-            details={"role": role.value, "refreshed": refreshed},
         )
+    Invitation.objects.bulk_create(created)
+    Invitation.objects.bulk_update(
+        refreshed,
+        fields=[
+            "role",
+            "invited_by",
+            "token_hash",
+            "expires_at",
+            "sent_at",
+            "delivery_failed_at",
+            "delivery_error",
+        ],
+    )
+    audit.record_many(
+        organization=organization,
+        actor=actor,
+        action="invitation.create",
+        entries=[
+            (item.invitation.email, {"role": role.value, "refreshed": item.refreshed})
+            for item in issued
+        ],
+    )
     InvitationEmail.objects.bulk_create(
         [
             InvitationEmail(
@@ -493,26 +515,29 @@ def invitation_resend(
     *,
     organization: Organization,
     invitation_id: int,
-    actor,
+    actor: Actor,
     base_url: str,
-    ip_address: str | None = None,
 ) -> IssuedInvitation:
-    """A new link (the old one stops working) and a new 7-day expiry, emailed on commit."""
+    """A new link (the old one stops working) and a new 7-day expiry, queued for the worker to
+    email once the transaction commits."""
     organization = organization_lock(organization)
-    User.objects.select_for_update().filter(pk=actor.pk).first()
+    User.objects.select_for_update().filter(pk=actor.user_id).first()
     invitation = _open_invitation(organization, invitation_id)
-    _check_actor_may_invite(actor=actor, organization=organization, role=invitation.role)
+    _check_actor_may_invite(user=actor.user, organization=organization, role=invitation.role)
     if Membership.objects.filter(organization=organization, user__email=invitation.email).exists():
         raise ActionRefused(
             f"{invitation.email} is already a member of {organization.name}: revoke the "
             "invitation instead."
         )
-    _check_invitation_limits(organization=organization, sender=actor, addresses=[invitation.email])
-    token, digest = _new_token()
+    _check_invitation_limits(
+        organization=organization, sender=actor.user, addresses=[invitation.email]
+    )
+    nonce, token, digest = _new_link()
     now = timezone.now()
     invitation.token_hash = digest
-    invitation.invited_by = actor
+    invitation.invited_by = actor.user
     invitation.expires_at = now + INVITATION_LIFETIME
+    invitation.sent_at = None
     invitation.delivery_failed_at = None
     invitation.delivery_error = ""
     invitation.save(
@@ -520,6 +545,7 @@ def invitation_resend(
             "token_hash",
             "invited_by",
             "expires_at",
+            "sent_at",
             "delivery_failed_at",
             "delivery_error",
         ]
@@ -527,7 +553,7 @@ def invitation_resend(
     InvitationEmail.objects.create(
         organization=organization,
         invitation=invitation,
-        sender=actor,
+        sender=actor.user,
         email=invitation.email,
         created_at=now,
     )
@@ -536,38 +562,37 @@ def invitation_resend(
         actor=actor,
         action="invitation.resend",
         target=invitation.email,
-        ip_address=ip_address,
         details={"role": invitation.role},
     )
-    issued = IssuedInvitation(invitation=invitation, token=token, refreshed=True)
+    issued = IssuedInvitation(invitation=invitation, token=token, refreshed=True, nonce=nonce)
     _deliver_on_commit([issued], base_url)
     return issued
 
 
 @transaction.atomic
 def invitation_revoke(
-    *, organization: Organization, invitation_id: int, actor, ip_address: str | None = None
+    *, organization: Organization, invitation_id: int, actor: Actor
 ) -> Invitation:
     organization = organization_lock(organization)
     invitation = _open_invitation(organization, invitation_id)
-    _check_actor_may_invite(actor=actor, organization=organization, role=invitation.role)
+    _check_actor_may_invite(user=actor.user, organization=organization, role=invitation.role)
     invitation.revoked_at = timezone.now()
-    invitation.revoked_by = actor
+    invitation.revoked_by = actor.user
     invitation.save(update_fields=["revoked_at", "revoked_by"])
     audit.record(
         organization=organization,
         actor=actor,
         action="invitation.revoke",
         target=invitation.email,
-        ip_address=ip_address,
         details={"role": invitation.role},
     )
     return invitation
 
 
 @transaction.atomic
-def invitation_accept(*, token: str, user, ip_address: str | None = None) -> InvitationAcceptance:
+def invitation_accept(*, token: str, actor: Actor) -> InvitationAcceptance:
     """Join the org with the invitation's role; only the invited email's account can."""
+    user = actor.user
     found = invitation_for_token(token)
     if found is None:
         raise invitation_refusal(None, user=user)
@@ -595,10 +620,9 @@ def invitation_accept(*, token: str, user, ip_address: str | None = None) -> Inv
         membership = existing
     audit.record(
         organization=organization,
-        actor=user,
+        actor=actor,
         action="invitation.accept",
         target=user.email,
-        ip_address=ip_address,
         details={
             "role": membership.role,
             "invited_by": invitation.invited_by.email if invitation.invited_by else "",

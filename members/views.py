@@ -31,7 +31,7 @@ from orgs.errors import ActionRefused
 from orgs.models import Membership
 from orgs.roles import Capability, Role, assignable_roles, capability_needed_to_manage
 from orgs.selectors import member_count
-from prism_site.http import client_ip
+from prism_site.actor import Actor
 from prism_site.paging import COUNT_LIMIT, count_up_to
 
 PAGE = "members/list.html"
@@ -224,8 +224,7 @@ def member_change_role(request, access: OrgAccess, membership_id: int):
             organization=access.organization,
             membership_id=membership_id,
             role=form.cleaned_data["role"],
-            actor=request.user,
-            ip_address=client_ip(request),
+            actor=Actor.for_request(request),
         )
     except ActionRefused as refusal:
         return _refused(request, access, refusal.message)
@@ -246,8 +245,7 @@ def member_remove(request, access: OrgAccess, membership_id: int):
         services.membership_remove(
             organization=access.organization,
             membership_id=membership_id,
-            actor=request.user,
-            ip_address=client_ip(request),
+            actor=Actor.for_request(request),
         )
     except ActionRefused as refusal:
         return _refused(request, access, refusal.message)
@@ -269,7 +267,7 @@ def member_leave(request, access: OrgAccess):
     name = access.organization.name
     try:
         services.membership_leave(
-            organization=access.organization, user=request.user, ip_address=client_ip(request)
+            organization=access.organization, actor=Actor.for_request(request)
         )
     except ActionRefused as refusal:
         return _refused(request, access, refusal.message)
@@ -299,9 +297,8 @@ def invitation_create(request, access: OrgAccess):
                 organization=access.organization,
                 emails=form.cleaned_data["emails"],
                 role=form.cleaned_data["role"],
-                inviter=request.user,
+                actor=Actor.for_request(request),
                 base_url=_base_url(request),
-                ip_address=client_ip(request),
             )
         except InvitationLimitReached as error:
             return _limit_reached(request, access, error, form)
@@ -369,9 +366,8 @@ def invitation_resend(request, access: OrgAccess, invitation_id: int):
             services.invitation_resend(
                 organization=access.organization,
                 invitation_id=invitation_id,
-                actor=request.user,
+                actor=Actor.for_request(request),
                 base_url=_base_url(request),
-                ip_address=client_ip(request),
             ).invitation
         ),
         lambda invitation: f"Sent a new invitation link to {invitation.email}.",
@@ -389,8 +385,7 @@ def invitation_revoke(request, access: OrgAccess, invitation_id: int):
         lambda: services.invitation_revoke(
             organization=access.organization,
             invitation_id=invitation_id,
-            actor=request.user,
-            ip_address=client_ip(request),
+            actor=Actor.for_request(request),
         ),
         lambda invitation: f"Revoked the invitation to {invitation.email}.",
     )
@@ -460,9 +455,7 @@ def invitation_accept(request, token: str):
     if not request.user.is_authenticated:
         return redirect_to_login(detail_url)
     try:
-        acceptance = services.invitation_accept(
-            token=token, user=request.user, ip_address=client_ip(request)
-        )
+        acceptance = services.invitation_accept(token=token, actor=Actor.for_request(request))
     except InvitationUnusable as refusal:
         return _invitation_page(
             request, token, invitation=selectors.invitation_for_token(token), refusal=refusal

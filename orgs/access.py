@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from functools import cached_property, wraps
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
 
 from orgs.models import Membership, Organization
 from orgs.permissions import organization_permissions
 from orgs.roles import Capability, Role
+from prism_site.error_responses import NOT_FOUND
+from prism_site.errors import NotFound, Refused
 
 
 @dataclass(frozen=True)
@@ -36,22 +36,23 @@ class OrgAccess:
 
 def access_organization(user, slug: str, capability: Capability | None = None) -> OrgAccess:
     if not user.is_authenticated:
-        raise Http404
+        raise NotFound(NOT_FOUND)
     membership = (
         Membership.objects.select_related("organization")
         .filter(user=user, organization__slug=slug)
         .first()
     )
     if membership is None:
-        raise Http404("No such organization.")
+        raise NotFound(NOT_FOUND)
     access = OrgAccess(
         organization=membership.organization,
         membership=membership,
         permissions=organization_permissions(user, membership.organization),
     )
     if capability is not None and not access.can(capability):
-        raise PermissionDenied(
-            f"Your role ({access.role.label}) does not allow this: {capability.label.lower()}."
+        raise Refused(
+            f"Your role ({access.role.label}) does not allow this: {capability.label.lower()}.",
+            capability=capability.value,
         )
     return access
 

@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from orgs import provider_hosts
+from prism_site.errors import Invalid
 
 SECTIONS = ("providers", "routing", "caching", "rate_limiting", "budgets", "ip_acl")
 MASK_MARK = "…"
@@ -369,12 +370,16 @@ class ConfigError:
         return f"{self.path}: {self.message}"
 
 
-class ConfigInvalid(ValueError):
-    """The document does not satisfy the schema; `errors` name every bad path."""
+class ConfigInvalid(Invalid):
+    """The document does not satisfy the schema; `problems` name every bad path (and `errors`
+    map each path to its messages, as every Invalid does)."""
 
-    def __init__(self, errors: list[ConfigError]):
-        super().__init__("; ".join(str(error) for error in errors))
-        self.errors = errors
+    def __init__(self, problems: list[ConfigError]):
+        errors: dict[str, list[str]] = {}
+        for problem in problems:
+            errors.setdefault(problem.path, []).append(problem.message)
+        super().__init__("; ".join(str(problem) for problem in problems), errors=errors)
+        self.problems = problems
 
     @classmethod
     def at(cls, loc: tuple[str | int, ...], message: str) -> "ConfigInvalid":

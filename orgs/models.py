@@ -129,6 +129,8 @@ class AuditEvent(models.Model):
     )
     # Kept as text so the record still reads after the account is gone.
     actor_email = models.EmailField(blank=True)
+    # The public id of the API key the actor acted through; empty for the dashboard.
+    api_key_id = models.CharField(max_length=64, blank=True)
     action = models.CharField(max_length=64)
     target = models.CharField(max_length=255, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)

@@ -137,7 +137,8 @@ def config_history(
 
 
 def provider_api_keys(organization: Organization, config: OrgConfig) -> dict[str, str]:
-    """Decrypted provider keys by provider name. Only for the gateway API: never render these."""
+    """Decrypted provider keys by provider name, for the gateway API's config sync only (the one
+    place secrets are decrypted for output); pages never render these."""
     ids = {
         provider.name: provider.api_key.secret_id
         for provider in config.providers

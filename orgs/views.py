@@ -7,8 +7,7 @@ from functools import cached_property
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -20,6 +19,7 @@ from orgs import selectors, services
 from orgs.access import OrgAccess, org_view
 from orgs.config_diff import document_changes
 from orgs.config_schema import ConfigInvalid, StoredSecret, masked_document
+from orgs.errors import ConfigConflict
 from orgs.forms import (
     SECTION_FORMS,
     BillingForm,
@@ -31,8 +31,8 @@ from orgs.forms import (
 )
 from orgs.models import CONFIG_SECTION_LABELS, Membership
 from orgs.roles import Capability
-from orgs.services import ConfigConflict
-from prism_site.http import client_ip
+from prism_site.actor import Actor
+from prism_site.errors import NotFound, Refused
 
 
 @login_required
@@ -53,7 +53,7 @@ def organization_new(request):
     form = OrganizationNameForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         organization = services.organization_create(
-            name=form.cleaned_data["name"], creator=request.user, ip_address=client_ip(request)
+            name=form.cleaned_data["name"], actor=Actor.for_request(request)
         )
         messages.success(request, f"Created {organization.name}. You are its Owner.")
         return redirect(organization)
@@ -180,8 +180,9 @@ def settings_organization(request, access: OrgAccess):
     editing = request.GET.get("edit") or None
     section = editing or request.GET.get("section") or None
     if section == "billing" and not access.can(Capability.MANAGE_ORGANIZATION):
-        raise PermissionDenied(
-            f"Your role ({access.role.label}) does not allow this: see the billing settings."
+        raise Refused(
+            f"Your role ({access.role.label}) does not allow this: see the billing settings.",
+            capability=Capability.MANAGE_ORGANIZATION.value,
         )
     if editing and (editing not in PARTIALS or not page.can_edit(editing)):
         editing = None
@@ -248,7 +249,7 @@ def _save_config(request, access: OrgAccess, *, section: str, form, make_form, s
         try:
             version = save(form)
         except ConfigInvalid as invalid:
-            form.add_config_errors(invalid.errors)
+            form.add_config_errors(invalid.problems)
         except ConfigConflict as conflict:
             # Keep what the person typed, moved onto the current version: fields only the
             # others changed show their values, fields both changed are marked with both.
@@ -345,7 +346,7 @@ def _merge_note(form, name: str, field, data, theirs: dict) -> dict:
 @org_view(Capability.CHANGE_CONFIG)
 def config_section(request, access: OrgAccess, section: str):
     if section not in SECTION_FORMS:
-        raise Http404("No such config section.")
+        raise NotFound("No such config section.")
     form_class = SECTION_FORMS[section]
     return _save_config(
         request,
@@ -355,12 +356,11 @@ def config_section(request, access: OrgAccess, section: str):
         make_form=form_class,
         save=lambda form: services.config_section_update(
             organization=access.organization,
-            actor=request.user,
+            actor=Actor.for_request(request),
             base_version=form.cleaned_data["base_version"],
             section=section,
             values=form.values(),
             message=form.cleaned_data["message"],
-            ip_address=client_ip(request),
             merge=True,
         ),
     )
@@ -390,13 +390,12 @@ def provider_save(request, access: OrgAccess):
         make_form=make_form,
         save=lambda form: services.config_provider_save(
             organization=access.organization,
-            actor=request.user,
+            actor=Actor.for_request(request),
             base_version=form.cleaned_data["base_version"],
             original_name=form.cleaned_data["original_name"] or None,
             values=form.values(),
             remove_key=form.cleaned_data.get("remove_key", False),
             message=form.cleaned_data["message"],
-            ip_address=client_ip(request),
             merge=True,
         ),
     )
@@ -430,11 +429,10 @@ def provider_toggle(request, access: OrgAccess, name: str):
         access,
         lambda base: services.config_provider_toggle(
             organization=access.organization,
-            actor=request.user,
+            actor=Actor.for_request(request),
             base_version=base,
             name=name,
             enabled=enable,
-            ip_address=client_ip(request),
         ),
     )
 
@@ -447,10 +445,9 @@ def provider_remove(request, access: OrgAccess, name: str):
         access,
         lambda base: services.config_provider_remove(
             organization=access.organization,
-            actor=request.user,
+            actor=Actor.for_request(request),
             base_version=base,
             name=name,
-            ip_address=client_ip(request),
         ),
     )
 
@@ -468,11 +465,10 @@ def config_document_edit(request, access: OrgAccess):
         make_form=ConfigDocumentForm,
         save=lambda form: services.config_save(
             organization=access.organization,
-            actor=request.user,
+            actor=Actor.for_request(request),
             base_version=form.cleaned_data["base_version"],
             document=form.values(),
             message=form.cleaned_data["message"],
-            ip_address=client_ip(request),
         ),
     )
 
@@ -521,7 +517,7 @@ def config_history(request, access: OrgAccess):
 def config_version(request, access: OrgAccess, number: int):
     version = selectors.config_version_get(access.organization, number)
     if version is None:
-        raise Http404("No such config version.")
+        raise NotFound(f"Version {number} is not a saved version of this config.")
     previous = selectors.config_version_get(access.organization, number - 1) if number > 1 else None
     config = selectors.parse_stored(version.document)
     return render(
@@ -549,10 +545,9 @@ def config_restore(request, access: OrgAccess, number: int):
         try:
             version = services.config_restore(
                 organization=access.organization,
-                actor=request.user,
+                actor=Actor.for_request(request),
                 base_version=form.cleaned_data["base_version"],
                 number=number,
-                ip_address=client_ip(request),
             )
         except (ConfigInvalid, ConfigConflict) as refused:
             messages.error(request, f"Not restored. {refused}")
@@ -580,8 +575,7 @@ def billing_update(request, access: OrgAccess):
     services.organization_billing_update(
         organization=access.organization,
         billing_email=form.cleaned_data["billing_email"],
-        actor=request.user,
-        ip_address=client_ip(request),
+        actor=Actor.for_request(request),
     )
     messages.success(request, "Saved the billing contact.")
     if request.htmx:
@@ -600,8 +594,7 @@ def organization_rename(request, access: OrgAccess):
     services.organization_rename(
         organization=access.organization,
         name=form.cleaned_data["name"],
-        actor=request.user,
-        ip_address=client_ip(request),
+        actor=Actor.for_request(request),
     )
     messages.success(request, f"Renamed to {access.organization.name}.")
     if request.htmx:
@@ -620,7 +613,7 @@ def organization_delete(request, access: OrgAccess):
             return render(request, "orgs/settings.html#delete-form", context)
         return render(request, "orgs/settings.html", context, status=400)
     name = access.organization.name
-    services.organization_delete(organization=access.organization, actor=request.user)
+    services.organization_delete(organization=access.organization, actor=Actor.for_request(request))
     request.session.pop("last_org", None)
     messages.success(request, f"Deleted {name} and everything in it.")
     if request.htmx:

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "guardian",
+    "django_tasks_db",
     "members",
     "orgs",
     "keys",
@@ -65,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "prism_site.middleware.HtmxMessagesMiddleware",
+    "prism_site.error_responses.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "prism_site.urls"
@@ -204,6 +206,10 @@ if EMAIL_BACKEND_PATH.endswith("smtp.EmailBackend"):
         "use_ssl": env_bool("EMAIL_USE_SSL", False),
         "timeout": int(os.environ.get("EMAIL_TIMEOUT", "10")),
     }
+# Background tasks (invitation emails) are rows in this database, run by `manage.py db_worker`;
+# services enqueue them when their transaction commits, so a request never waits on a mail server.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Prism <no-reply@prism.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -1,10 +1,10 @@
-"""Site-wide views: health check and error pages that speak htmx."""
-
-import json
+"""Site-wide views: health check and the error pages Django itself raises."""
 
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+
+from prism_site.error_responses import NOT_FOUND, error_page
 
 
 def healthz(request):
@@ -20,32 +20,17 @@ def healthz(request):
     )
 
 
-def _error(request, status: int, title: str, message: str):
-    response = render(
-        request,
-        "errors/error.html",
-        {"status": status, "title": title, "message": message},
-        status=status,
-    )
-    if getattr(request, "htmx", False):
-        # htmx does not swap error responses; the toast makes the refusal visible.
-        response.headers["HX-Trigger"] = json.dumps(
-            {"toast": [{"level": "error", "message": message}]}
-        )
-    return response
-
-
 def permission_denied(request, exception=None):
     message = (
         str(exception)
         if exception and str(exception)
         else ("Your role in this organization does not allow this.")
     )
-    return _error(request, 403, "Not allowed", message)
+    return error_page(request, 403, message)
 
 
 def page_not_found(request, exception=None):
-    return _error(request, 404, "Not found", "There is nothing here, or you have no access to it.")
+    return error_page(request, 404, NOT_FOUND)
 
 
 def server_error(request):
@@ -62,4 +47,4 @@ def server_error(request):
 
 
 def bad_request(request, exception=None):
-    return _error(request, 400, "Bad request", "The request could not be understood.")
+    return error_page(request, 400, "The request could not be understood.")

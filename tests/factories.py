@@ -6,6 +6,7 @@ from members.models import User
 from orgs.models import Organization
 from orgs.roles import Role
 from orgs.services import membership_add, organization_create
+from prism_site.actor import Actor
 
 PASSWORD = "correct-horse-battery-staple"
 _sequence = itertools.count(1)
@@ -23,7 +24,9 @@ def make_user(
 
 
 def make_organization(name: str | None = None, *, owner: User | None = None) -> Organization:
-    return organization_create(name=name or f"Org {next(_sequence)}", creator=owner or make_user())
+    return organization_create(
+        name=name or f"Org {next(_sequence)}", actor=Actor(owner or make_user())
+    )
 
 
 def add_member(organization: Organization, role: Role | str, user: User | None = None) -> User:

@@ -130,7 +130,7 @@ def test_the_migration_fills_every_sort_key(organization):
     people.append(make_user("Zed@Example.test"))
     add_member(organization, Role.OWNER, people[-1])
     Membership.objects.filter(organization=organization).update(sort_key="")
-    migration = importlib.import_module("orgs.migrations.0005_membership_sort_key")
+    migration = importlib.import_module("orgs.migrations.0006_membership_sort_key")
     # The function reads only the connection from the schema editor; a real one cannot open
     # inside the test's transaction on SQLite.
     migration.fill_sort_keys(django_apps, SimpleNamespace(connection=connection))

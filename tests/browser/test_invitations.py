@@ -1,6 +1,7 @@
-"""Invitations in Chromium through a real SMTP server, three people in three browser contexts:
-the Owner invites an Admin, who signs up from the emailed link and invites a Viewer; the Viewer
-sees the members but no controls; the Owner demotes the Admin, whose next request shows it."""
+"""Invitations in Chromium through the task worker and a real SMTP server, three people in three
+browser contexts: the Owner invites an Admin, who signs up from the emailed link and invites a
+Viewer; the Viewer sees the members but no controls; the Owner demotes the Admin, whose next
+request shows it."""
 
 import re
 
@@ -12,6 +13,7 @@ from orgs.roles import Role
 from tests.browser.conftest import sign_in
 from tests.factories import PASSWORD, add_member, make_organization, make_user
 from tests.members.helpers import LoopbackSMTP, link_in
+from tests.members.worker import background_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -78,7 +80,8 @@ def test_invite_accept_and_manage_roles_across_three_browsers(
     organization = make_organization("Acme AI", owner=owner)
     owner_page, ada_page, vic_page = three_browsers
 
-    with LoopbackSMTP() as smtp:
+    # The task worker runs beside the live server, as `make run` starts it beside runserver.
+    with LoopbackSMTP() as smtp, background_worker():
         settings.MAILERS = smtp.mailers
 
         # The Owner invites Ada as Admin.

@@ -10,12 +10,15 @@ from keys.models import KeyPermission, VirtualKey, VirtualKeyUserObjectPermissio
 from keys.services import KeyAttributes, key_create
 from orgs.roles import Role
 from orgs.services import config_save
+from prism_site.actor import Actor
 
 
 def make_key(organization, creator, name: str = "checkout-service", **attributes):
     """A key created through the service, returned with its one-time secret."""
     return key_create(
-        organization=organization, actor=creator, attributes=KeyAttributes(name=name, **attributes)
+        organization=organization,
+        actor=Actor(creator),
+        attributes=KeyAttributes(name=name, **attributes),
     )
 
 
@@ -23,7 +26,7 @@ def set_org_config(organization, document: dict, actor=None):
     """Save `document` as the org's next config version, as Settings > Organization does."""
     if actor is None:
         actor = organization.memberships.filter(role=Role.OWNER).first().user
-    config_save(organization=organization, actor=actor, base_version=None, document=document)
+    config_save(organization=organization, actor=Actor(actor), base_version=None, document=document)
     organization.refresh_from_db()
     return organization
 

@@ -6,12 +6,14 @@ with a 4xx that names the field (run these on PostgreSQL too: it refuses what SQ
 import re
 from decimal import Decimal
 
+import pydantic
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from keys.models import VirtualKey
 from keys.services import KeyAttributes, key_create, key_update
+from prism_site.actor import Actor
 from tests.keys.conftest import make_key
 
 HTMX = {"HX-Request": "true"}
@@ -171,19 +173,23 @@ def test_a_budget_the_column_holds_is_saved(client, organization, owner, value):
     ],
 )
 def test_the_services_refuse_what_the_columns_cannot_hold(organization, owner, attributes, field):
-    """Callers other than the page (the API, scripts) get the same field errors."""
+    """Callers other than the page (the API with a request body, scripts) get the same field
+    errors; a script building the attributes itself is refused at that moment, naming the field."""
     with pytest.raises(ValidationError) as refused:
         key_create(
             organization=organization,
-            actor=owner,
-            attributes=KeyAttributes(**{"name": "direct", **attributes}),
+            actor=Actor(owner),
+            attributes={"name": "direct", **attributes},
         )
     assert field in refused.value.message_dict
     key = make_key(organization, owner, name="kept").key
     with pytest.raises(ValidationError) as refused:
-        key_update(key=key, actor=owner, attributes=KeyAttributes(**{"name": "kept", **attributes}))
+        key_update(key=key, actor=Actor(owner), attributes={"name": "kept", **attributes})
     assert field in refused.value.message_dict
     assert VirtualKey.objects.count() == 1
+    with pytest.raises(pydantic.ValidationError) as refused:
+        KeyAttributes(**{"name": "direct", **attributes})
+    assert [error["loc"][0] for error in refused.value.errors()] == [field]
 
 
 # -- Malformed key ids in the URL --------------------------------------------------------------

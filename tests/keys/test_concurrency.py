@@ -10,6 +10,7 @@ from django.db import connection
 from keys.models import RetiredSecret, VirtualKey
 from keys.secrets import lookup
 from keys.services import KeyAttributes, key_create, key_rotate
+from prism_site.actor import Actor
 from tests.factories import make_organization, make_user
 from tests.keys.conftest import make_key
 
@@ -54,7 +55,7 @@ def test_concurrent_creates_with_one_name_make_one_key():
 
     outcomes = run_together(
         lambda _: key_create(
-            organization=organization, actor=owner, attributes=KeyAttributes(name="shared")
+            organization=organization, actor=Actor(owner), attributes=KeyAttributes(name="shared")
         )
     )
     refused = [o for o in outcomes if isinstance(o, ValidationError)]
@@ -68,7 +69,7 @@ def test_concurrent_rotations_keep_one_current_secret():
     organization = make_organization("Race rotate", owner=owner)
     issued = make_key(organization, owner)
 
-    outcomes = run_together(lambda _: key_rotate(key=issued.key, actor=owner, grace="1h"))
+    outcomes = run_together(lambda _: key_rotate(key=issued.key, actor=Actor(owner), grace="1h"))
     secrets = [outcome.secret for outcome in outcomes]
     assert len(set(secrets)) == THREADS
     key = VirtualKey.objects.get(pk=issued.key.pk)

@@ -8,6 +8,7 @@ from members.services import membership_leave, membership_remove
 from orgs.models import Membership
 from orgs.roles import Role
 from orgs.services import membership_add
+from prism_site.actor import Actor
 from tests.keys.conftest import make_key
 
 
@@ -15,7 +16,7 @@ def test_a_member_who_leaves_and_rejoins_has_no_rights_on_their_old_keys(organiz
     issued = make_key(organization, member)
     assert actor_key_rights(member, issued.key, now=timezone.now()).rotate
 
-    membership_leave(organization=organization, user=member)
+    membership_leave(organization=organization, actor=Actor(member))
     membership_add(organization=organization, user=member, role=Role.MEMBER)
 
     rights = actor_key_rights(member, issued.key, now=timezone.now())
@@ -32,7 +33,7 @@ def test_removal_clears_own_key_rights_in_that_org_only(
     membership_remove(
         organization=organization,
         membership_id=Membership.objects.get(user=member, organization=organization).pk,
-        actor=owner,
+        actor=Actor(owner),
     )
 
     held = VirtualKeyUserObjectPermission.objects.filter(user=member)

@@ -10,6 +10,7 @@ from keys import secrets
 from keys.models import RetiredSecret, VirtualKey
 from keys.secrets import LookupResult, lookup
 from keys.services import key_revoke, key_rotate
+from prism_site.actor import Actor
 from tests.keys.conftest import make_key
 
 
@@ -73,7 +74,7 @@ def test_lookup_refuses_a_well_formed_secret_that_was_never_issued(organization,
 
 def test_lookup_refuses_revoked_keys(organization, owner):
     issued = make_key(organization, owner)
-    key_revoke(key=issued.key, actor=owner)
+    key_revoke(key=issued.key, actor=Actor(owner))
     result = lookup(issued.secret)
     assert result.result == LookupResult.REVOKED
     assert result.key.pk == issued.key.pk
@@ -90,7 +91,7 @@ def test_lookup_refuses_expired_keys_once_time_passes(organization, owner):
 def test_rotated_secret_works_during_the_grace_period_then_stops(organization, owner):
     now = timezone.now()
     issued = make_key(organization, owner)
-    rotated = key_rotate(key=issued.key, actor=owner, grace="1h", now=now)
+    rotated = key_rotate(key=issued.key, actor=Actor(owner), grace="1h", now=now)
     assert rotated.key.public_id == issued.key.public_id
     assert rotated.secret != issued.secret
 
@@ -107,7 +108,7 @@ def test_rotated_secret_works_during_the_grace_period_then_stops(organization, o
 def test_rotation_without_grace_stops_the_old_secret_at_once(organization, owner):
     now = timezone.now()
     issued = make_key(organization, owner)
-    rotated = key_rotate(key=issued.key, actor=owner, grace="none", now=now)
+    rotated = key_rotate(key=issued.key, actor=Actor(owner), grace="none", now=now)
     assert lookup(issued.secret, now=now).result == LookupResult.ROTATED
     assert lookup(rotated.secret, now=now).usable
 
@@ -115,8 +116,10 @@ def test_rotation_without_grace_stops_the_old_secret_at_once(organization, owner
 def test_rotating_again_shortens_earlier_grace_periods(organization, owner):
     now = timezone.now()
     first = make_key(organization, owner)
-    second = key_rotate(key=first.key, actor=owner, grace="7d", now=now)
-    third = key_rotate(key=second.key, actor=owner, grace="1h", now=now + timedelta(minutes=5))
+    second = key_rotate(key=first.key, actor=Actor(owner), grace="7d", now=now)
+    third = key_rotate(
+        key=second.key, actor=Actor(owner), grace="1h", now=now + timedelta(minutes=5)
+    )
     two_hours_later = now + timedelta(hours=2)
     assert lookup(first.secret, now=two_hours_later).result == LookupResult.ROTATED
     assert lookup(second.secret, now=two_hours_later).result == LookupResult.ROTATED
@@ -127,8 +130,8 @@ def test_rotating_again_shortens_earlier_grace_periods(organization, owner):
 def test_revoking_stops_secrets_still_in_their_grace_period(organization, owner):
     now = timezone.now()
     issued = make_key(organization, owner)
-    key_rotate(key=issued.key, actor=owner, grace="24h", now=now)
-    key_revoke(key=issued.key, actor=owner, now=now + timedelta(minutes=1))
+    key_rotate(key=issued.key, actor=Actor(owner), grace="24h", now=now)
+    key_revoke(key=issued.key, actor=Actor(owner), now=now + timedelta(minutes=1))
     assert lookup(issued.secret, now=now + timedelta(minutes=2)).result == LookupResult.REVOKED
     assert not RetiredSecret.objects.filter(valid_until__gt=now + timedelta(minutes=1)).exists()
 
@@ -136,7 +139,7 @@ def test_revoking_stops_secrets_still_in_their_grace_period(organization, owner)
 def test_expired_key_refuses_its_grace_secret_too(organization, owner):
     now = timezone.now()
     issued = make_key(organization, owner, expires_at=now + timedelta(minutes=30))
-    key_rotate(key=issued.key, actor=owner, grace="24h", now=now)
+    key_rotate(key=issued.key, actor=Actor(owner), grace="24h", now=now)
     assert lookup(issued.secret, now=now + timedelta(hours=1)).result == LookupResult.EXPIRED
 
 
@@ -144,7 +147,7 @@ def test_lookup_uses_the_hash_index_in_two_queries_at_most(
     organization, owner, django_assert_max_num_queries
 ):
     issued = make_key(organization, owner)
-    rotated = key_rotate(key=issued.key, actor=owner, grace="1h")
+    rotated = key_rotate(key=issued.key, actor=Actor(owner), grace="1h")
     with django_assert_max_num_queries(1):
         assert lookup(rotated.secret).usable
     with django_assert_max_num_queries(2):

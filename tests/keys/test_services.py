@@ -21,6 +21,7 @@ from members.services import membership_change_role
 from orgs.errors import ActionRefused
 from orgs.models import AuditEvent, Membership
 from orgs.roles import Capability, Role
+from prism_site.actor import Actor
 from tests.factories import add_member, make_organization
 from tests.keys.conftest import make_key, set_org_config
 
@@ -30,9 +31,11 @@ def errors_of(excinfo) -> dict[str, list[str]]:
 
 
 def attempt(organization, actor, **attributes):
+    """Create a key from these attributes as the API would pass them (a request body), and
+    return the field errors: every problem in one answer."""
     attributes.setdefault("name", "service")
     with pytest.raises(ValidationError) as excinfo:
-        key_create(organization=organization, actor=actor, attributes=KeyAttributes(**attributes))
+        key_create(organization=organization, actor=Actor(actor), attributes=attributes)
     return errors_of(excinfo)
 
 
@@ -75,13 +78,13 @@ def test_names_are_unique_among_the_orgs_active_keys(
     # Another org may use the name; a revoked or expired key frees it.
     make_key(other_organization, other_organization.memberships.get().user, name="Checkout")
     revoked = make_key(organization, owner, name="batch").key
-    key_revoke(key=revoked, actor=owner)
+    key_revoke(key=revoked, actor=Actor(owner))
     make_key(organization, owner, name="batch")
     now = timezone.now()
     make_key(organization, owner, name="nightly", expires_at=now + timedelta(minutes=1))
     key_create(
         organization=organization,
-        actor=owner,
+        actor=Actor(owner),
         attributes=KeyAttributes(name="nightly"),
         now=now + timedelta(minutes=2),
     )
@@ -174,7 +177,7 @@ def test_admin_scope_acts_with_the_creators_current_role(organization, owner, ad
     issued = make_key(organization, admin, scopes=["gateway", "admin"])
     membership = Membership.objects.get(user=admin, organization=organization)
     membership_change_role(
-        organization=organization, membership_id=membership.pk, role=Role.MEMBER, actor=owner
+        organization=organization, membership_id=membership.pk, role=Role.MEMBER, actor=Actor(owner)
     )
     capabilities = admin_scope_capabilities(issued.key)
     assert Capability.MANAGE_KEYS.value not in capabilities
@@ -185,7 +188,9 @@ def test_admin_scope_acts_with_the_creators_current_role(organization, owner, ad
 def test_admin_cannot_add_the_admin_scope_to_a_members_key(organization, admin, member):
     key = make_key(organization, member).key
     with pytest.raises(ValidationError) as excinfo:
-        key_update(key=key, actor=admin, attributes=KeyAttributes(name=key.name, scopes=["admin"]))
+        key_update(
+            key=key, actor=Actor(admin), attributes=KeyAttributes(name=key.name, scopes=["admin"])
+        )
     assert "this key's creator's role" in errors_of(excinfo)["scopes"][0]
 
 
@@ -196,7 +201,7 @@ def test_admin_cannot_add_the_admin_scope_to_an_owners_key(organization, owner, 
     with pytest.raises(ValidationError) as excinfo:
         key_update(
             key=key,
-            actor=admin,
+            actor=Actor(admin),
             attributes=KeyAttributes(name=key.name, scopes=["gateway", "admin"]),
         )
     assert errors_of(excinfo)["scopes"] == [
@@ -213,12 +218,12 @@ def test_admin_cannot_rotate_an_owners_admin_scoped_key_but_may_revoke_it(
     issued = make_key(organization, owner, scopes=["gateway", "admin"])
     key = issued.key
     with pytest.raises(ActionRefused, match="acts with its creator's role"):
-        key_rotate(key=key, actor=admin, grace="none")
+        key_rotate(key=key, actor=Actor(admin), grace="none")
     key.refresh_from_db()
     assert key.rotated_at is None and lookup(issued.secret).usable
     assert not RetiredSecret.objects.filter(key=key).exists()
     assert not AuditEvent.objects.filter(action="key.rotate").exists()
-    key_revoke(key=key, actor=admin)
+    key_revoke(key=key, actor=Actor(admin))
     assert not lookup(issued.secret).usable
 
 
@@ -226,25 +231,27 @@ def test_the_check_reads_the_creators_current_role(organization, owner, admin):
     # An Admin's admin-scoped key, its creator since promoted: it now acts as an Owner.
     peer = add_member(organization, Role.ADMIN)
     key = make_key(organization, peer, scopes=["gateway", "admin"]).key
-    key_rotate(key=key, actor=admin, grace="none")
+    key_rotate(key=key, actor=Actor(admin), grace="none")
     membership = Membership.objects.get(user=peer, organization=organization)
     membership_change_role(
-        organization=organization, membership_id=membership.pk, role=Role.OWNER, actor=owner
+        organization=organization, membership_id=membership.pk, role=Role.OWNER, actor=Actor(owner)
     )
     with pytest.raises(ActionRefused, match="acts with its creator's role"):
-        key_rotate(key=key, actor=admin, grace="none")
+        key_rotate(key=key, actor=Actor(admin), grace="none")
 
 
 def test_owner_may_add_the_admin_scope_to_and_rotate_an_admins_key(organization, owner, admin):
     key = make_key(organization, admin).key
     saved = key_update(
-        key=key, actor=owner, attributes=KeyAttributes(name=key.name, scopes=["gateway", "admin"])
+        key=key,
+        actor=Actor(owner),
+        attributes=KeyAttributes(name=key.name, scopes=["gateway", "admin"]),
     )
     assert saved.key.scopes == ["admin", "gateway"]
-    rotated = key_rotate(key=key, actor=owner, grace="none")
+    rotated = key_rotate(key=key, actor=Actor(owner), grace="none")
     assert lookup(rotated.secret).usable
     # Its creator may always rotate their own key.
-    key_rotate(key=key, actor=admin, grace="none")
+    key_rotate(key=key, actor=Actor(admin), grace="none")
 
 
 def test_creator_gets_rotate_and_revoke_rights_on_the_key(organization, member):
@@ -258,18 +265,18 @@ def test_creator_gets_rotate_and_revoke_rights_on_the_key(organization, member):
 def test_member_rotates_and_revokes_own_keys_only(organization, owner, member):
     own = make_key(organization, member, name="mine").key
     others = make_key(organization, owner, name="owners").key
-    key_rotate(key=own, actor=member, grace="none")
+    key_rotate(key=own, actor=Actor(member), grace="none")
     with pytest.raises(ActionRefused, match="only keys you created"):
-        key_rotate(key=others, actor=member, grace="none")
+        key_rotate(key=others, actor=Actor(member), grace="none")
     with pytest.raises(ActionRefused, match="only keys you created"):
-        key_revoke(key=others, actor=member)
-    key_revoke(key=own, actor=member)
+        key_revoke(key=others, actor=Actor(member))
+    key_revoke(key=own, actor=Actor(member))
 
 
 def test_member_cannot_edit_even_own_keys(organization, member):
     key = make_key(organization, member).key
     with pytest.raises(ActionRefused, match="Only Admins and Owners can edit keys"):
-        key_update(key=key, actor=member, attributes=KeyAttributes(name="renamed"))
+        key_update(key=key, actor=Actor(member), attributes=KeyAttributes(name="renamed"))
 
 
 @pytest.mark.parametrize("role", ["admin", "owner"])
@@ -277,45 +284,45 @@ def test_admins_and_owners_manage_any_key(organization, member, users_by_role, r
     actor = users_by_role[role]
     key = make_key(organization, member).key
     saved = key_update(
-        key=key, actor=actor, attributes=KeyAttributes(name="renamed", rate_limit_rpm=10)
+        key=key, actor=Actor(actor), attributes=KeyAttributes(name="renamed", rate_limit_rpm=10)
     )
     assert saved.key.name == "renamed" and saved.key.rate_limit_rpm == 10
-    key_rotate(key=key, actor=actor, grace="1h")
-    key_revoke(key=key, actor=actor)
+    key_rotate(key=key, actor=Actor(actor), grace="1h")
+    key_revoke(key=key, actor=Actor(actor))
 
 
 def test_demoted_creator_loses_own_key_rights_on_the_next_request(organization, owner, member):
     key = make_key(organization, member).key
     membership = Membership.objects.get(user=member, organization=organization)
     membership_change_role(
-        organization=organization, membership_id=membership.pk, role=Role.VIEWER, actor=owner
+        organization=organization, membership_id=membership.pk, role=Role.VIEWER, actor=Actor(owner)
     )
     with pytest.raises(ActionRefused):
-        key_revoke(key=key, actor=member)
+        key_revoke(key=key, actor=Actor(member))
 
 
 def test_revoked_keys_cannot_be_rotated_edited_or_revoked_again(organization, owner):
     key = make_key(organization, owner).key
-    key_revoke(key=key, actor=owner)
+    key_revoke(key=key, actor=Actor(owner))
     with pytest.raises(ActionRefused, match="already revoked"):
-        key_rotate(key=key, actor=owner, grace="none")
+        key_rotate(key=key, actor=Actor(owner), grace="none")
     with pytest.raises(ActionRefused, match="already revoked"):
-        key_revoke(key=key, actor=owner)
+        key_revoke(key=key, actor=Actor(owner))
     with pytest.raises(ActionRefused):
-        key_update(key=key, actor=owner, attributes=KeyAttributes(name="again"))
+        key_update(key=key, actor=Actor(owner), attributes=KeyAttributes(name="again"))
 
 
 def test_expired_keys_are_not_rotated(organization, owner):
     now = timezone.now()
     key = make_key(organization, owner, expires_at=now + timedelta(minutes=1)).key
     with pytest.raises(ActionRefused, match="has expired"):
-        key_rotate(key=key, actor=owner, grace="none", now=now + timedelta(minutes=2))
+        key_rotate(key=key, actor=Actor(owner), grace="none", now=now + timedelta(minutes=2))
 
 
 def test_rotate_refuses_an_unknown_grace(organization, owner):
     key = make_key(organization, owner).key
     with pytest.raises(ValidationError) as excinfo:
-        key_rotate(key=key, actor=owner, grace="2d")
+        key_rotate(key=key, actor=Actor(owner), grace="2d")
     assert errors_of(excinfo)["grace"] == ["grace: must be one of none, 1h, 24h, 7d."]
 
 
@@ -326,20 +333,20 @@ def test_an_expired_key_can_be_edited_to_extend_it(organization, owner):
     # Keeping a past expiry while renaming is fine; setting a new past one is not.
     key_update(
         key=key,
-        actor=owner,
+        actor=Actor(owner),
         attributes=KeyAttributes(name="renamed", expires_at=key.expires_at),
         now=later,
     )
     with pytest.raises(ValidationError):
         key_update(
             key=key,
-            actor=owner,
+            actor=Actor(owner),
             attributes=KeyAttributes(name="renamed", expires_at=later - timedelta(seconds=1)),
             now=later,
         )
     saved = key_update(
         key=key,
-        actor=owner,
+        actor=Actor(owner),
         attributes=KeyAttributes(name="renamed", expires_at=later + timedelta(days=1)),
         now=later,
     )
@@ -361,14 +368,13 @@ def test_every_change_is_audited_without_the_secret(configured_org, owner, membe
     issued = make_key(configured_org, member, rate_limit_rpm=60, metadata={"team": "a"})
     key_update(
         key=issued.key,
-        actor=owner,
+        actor=Actor(owner, ip_address="203.0.113.9"),
         attributes=KeyAttributes(
             name="renamed", rate_limit_rpm=30, metadata={"team": "b"}, scopes=[Scope.GATEWAY]
         ),
-        ip_address="203.0.113.9",
     )
-    rotated = key_rotate(key=issued.key, actor=member, grace="24h")
-    key_revoke(key=issued.key, actor=owner)
+    rotated = key_rotate(key=issued.key, actor=Actor(member), grace="24h")
+    key_revoke(key=issued.key, actor=Actor(owner))
 
     events = list(
         AuditEvent.objects.filter(action__startswith="key.")
@@ -401,7 +407,7 @@ def test_every_change_is_audited_without_the_secret(configured_org, owner, membe
 def test_an_edit_that_changes_nothing_writes_no_audit_entry(organization, owner):
     key = make_key(organization, owner).key
     before = AuditEvent.objects.count()
-    key_update(key=key, actor=owner, attributes=KeyAttributes.of(key))
+    key_update(key=key, actor=Actor(owner), attributes=KeyAttributes.of(key))
     assert AuditEvent.objects.count() == before
 
 
@@ -409,4 +415,4 @@ def test_other_orgs_members_have_no_rights(organization, owner, outsider):
     key = make_key(organization, owner).key
     add_member(make_organization("Third"), Role.OWNER, outsider)
     with pytest.raises(ActionRefused):
-        key_revoke(key=key, actor=outsider)
+        key_revoke(key=key, actor=Actor(outsider))

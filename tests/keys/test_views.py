@@ -13,6 +13,7 @@ from keys.models import VirtualKey
 from keys.secrets import LookupResult, lookup
 from keys.services import key_revoke
 from orgs.models import AuditEvent
+from prism_site.actor import Actor
 from tests.keys.conftest import bulk_keys, make_key
 
 HTMX = {"HX-Request": "true"}
@@ -36,7 +37,7 @@ def test_inventory_lists_keys_with_only_their_prefix(client, organization, owner
     mine = make_key(organization, member, name="mia-batch", rate_limit_rpm=30)
     theirs = make_key(organization, owner, name="olivia-web")
     revoked = make_key(organization, owner, name="old-thing")
-    key_revoke(key=revoked.key, actor=owner)
+    key_revoke(key=revoked.key, actor=Actor(owner))
     client.force_login(member)
     page = text(client.get(url("list", organization)))
     for issued in (mine, theirs, revoked):
@@ -58,7 +59,7 @@ def test_inventory_lists_keys_with_only_their_prefix(client, organization, owner
 def test_inventory_filters_by_status_and_creator(client, organization, owner, member):
     make_key(organization, member, name="mia-batch")
     make_key(organization, owner, name="olivia-web")
-    key_revoke(key=make_key(organization, owner, name="old-thing").key, actor=owner)
+    key_revoke(key=make_key(organization, owner, name="old-thing").key, actor=Actor(owner))
     make_key(
         organization, owner, name="short-lived", expires_at=timezone.now() + timedelta(seconds=1)
     )

@@ -10,6 +10,7 @@ from aiosmtpd.controller import Controller
 
 from members.services import invitations_send
 from orgs.models import Membership
+from prism_site.actor import Actor
 
 BASE_URL = "http://testserver/"
 LINK = re.compile(r"https?://[^\s\"'<>]+/invitations/([A-Za-z0-9_\-]+)/")
@@ -18,7 +19,11 @@ LINK = re.compile(r"https?://[^\s\"'<>]+/invitations/([A-Za-z0-9_\-]+)/")
 def invite(organization, inviter, email: str, role="member"):
     """Invite one address; returns (invitation, raw token)."""
     batch = invitations_send(
-        organization=organization, emails=[email], role=role, inviter=inviter, base_url=BASE_URL
+        organization=organization,
+        emails=[email],
+        role=role,
+        actor=Actor(inviter),
+        base_url=BASE_URL,
     )
     issued = batch.issued[0]
     return issued.invitation, issued.token

@@ -8,6 +8,7 @@ from members.models import Invitation
 from members.services import invitation_revoke, invitations_send
 from orgs.models import Membership
 from orgs.roles import Role
+from prism_site.actor import Actor
 from tests.factories import add_member
 from tests.matrix import LOGIN, Route, expect
 
@@ -30,7 +31,7 @@ def _invite(ctx, role: Role):
         organization=ctx.organization,
         emails=[f"invitee-{role.value}@example.test"],
         role=role,
-        inviter=ctx.users["owner"],
+        actor=Actor(ctx.users["owner"]),
         base_url="http://testserver/",
     )
     return batch.issued[0]
@@ -54,7 +55,7 @@ def invitation_token(state: str = "open"):
             invitation_revoke(
                 organization=ctx.organization,
                 invitation_id=issued.invitation.pk,
-                actor=ctx.users["owner"],
+                actor=Actor(ctx.users["owner"]),
             )
         elif state == "expired":
             Invitation.objects.filter(pk=issued.invitation.pk).update(
@@ -77,7 +78,7 @@ def in_another_org(kind: str):
             organization=other.organization,
             emails=["elsewhere@example.test"],
             role=Role.MEMBER,
-            inviter=other_owner,
+            actor=Actor(other_owner),
             base_url="http://testserver/",
         )
         return {"slug": ctx.organization.slug, "invitation_id": batch.issued[0].invitation.pk}

@@ -12,6 +12,7 @@ from members.models import Invitation, InvitationEmail
 from members.services import DAILY_LIMIT_PER_ADDRESS, invitation_resend, invitations_send
 from orgs.models import Membership
 from orgs.roles import Role
+from prism_site.actor import Actor
 from tests.members.helpers import BASE_URL, invite
 
 HTMX = {"HX-Request": "true"}
@@ -140,7 +141,7 @@ def test_the_service_refuses_over_long_and_control_addresses_per_address(organiz
         organization=organization,
         emails=[long_address(300), "ok@example.test", '"a\x01b"@example.test'],
         role=Role.MEMBER,
-        inviter=owner,
+        actor=Actor(owner),
         base_url=BASE_URL,
     )
     assert [item.invitation.email for item in batch.issued] == ["ok@example.test"]
@@ -182,7 +183,10 @@ def test_resend_past_the_daily_limit_says_try_again_later(client, organization, 
     invitation, _ = invite(organization, owner, "ada@example.test")
     for _ in range(DAILY_LIMIT_PER_ADDRESS - 1):
         invitation_resend(
-            organization=organization, invitation_id=invitation.pk, actor=owner, base_url=BASE_URL
+            organization=organization,
+            invitation_id=invitation.pk,
+            actor=Actor(owner),
+            base_url=BASE_URL,
         )
     client.force_login(owner)
     response = client.post(

@@ -15,6 +15,7 @@ from members.services import (
     invitations_send,
 )
 from orgs.roles import Role
+from prism_site.actor import Actor
 from tests.factories import add_member, make_organization
 from tests.members.helpers import BASE_URL, invite
 
@@ -24,7 +25,7 @@ def send(organization, inviter, emails):
         organization=organization,
         emails=emails,
         role=Role.VIEWER,
-        inviter=inviter,
+        actor=Actor(inviter),
         base_url=BASE_URL,
     )
 
@@ -77,12 +78,18 @@ def test_one_address_gets_at_most_10_a_day_from_an_org(organization, owner, admi
     invitation, _ = invite(organization, owner, "ada@example.test")
     for _ in range(DAILY_LIMIT_PER_ADDRESS - 2):
         invitation_resend(
-            organization=organization, invitation_id=invitation.pk, actor=owner, base_url=BASE_URL
+            organization=organization,
+            invitation_id=invitation.pk,
+            actor=Actor(owner),
+            base_url=BASE_URL,
         )
     invite(organization, admin, "ada@example.test")  # the 10th, as a refresh
     with pytest.raises(InvitationLimitReached, match="ada@example.test was sent 10"):
         invitation_resend(
-            organization=organization, invitation_id=invitation.pk, actor=admin, base_url=BASE_URL
+            organization=organization,
+            invitation_id=invitation.pk,
+            actor=Actor(admin),
+            base_url=BASE_URL,
         )
     with pytest.raises(InvitationLimitReached):
         send(organization, admin, ["bob@example.test", "ada@example.test"])

@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from members.services import invitation_revoke
+from prism_site.actor import Actor
 from prism_site.log_filters import hide_invitation_tokens
 from tests.members.helpers import invite
 
@@ -48,7 +49,7 @@ def test_a_refused_accept_logs_the_path_without_the_token(
 
 def test_a_revoked_link_logs_gone_without_the_token(client, organization, owner, captured):
     invitation, token = invite(organization, owner, "ada@example.test")
-    invitation_revoke(organization=organization, invitation_id=invitation.pk, actor=owner)
+    invitation_revoke(organization=organization, invitation_id=invitation.pk, actor=Actor(owner))
     response = client.get(reverse("invitations:detail", kwargs={"token": token}))
     assert response.status_code == 410
     assert captured == ["Gone: /invitations/…/"]

@@ -11,6 +11,7 @@ from members.models import Invitation, InvitationEmail
 from members.services import invitation_revoke
 from orgs.models import Membership
 from orgs.roles import Role
+from prism_site.actor import Actor
 from tests.factories import PASSWORD, make_user
 from tests.members.helpers import invite, membership_of
 
@@ -263,7 +264,9 @@ def test_unusable_links_get_a_clear_page(
     if state == "expired":
         Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() - timedelta(1))
     elif state == "revoked":
-        invitation_revoke(organization=organization, invitation_id=invitation.pk, actor=owner)
+        invitation_revoke(
+            organization=organization, invitation_id=invitation.pk, actor=Actor(owner)
+        )
     elif state == "used":
         Invitation.objects.filter(pk=invitation.pk).update(
             accepted_at=timezone.now(), accepted_by=owner

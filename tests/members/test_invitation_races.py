@@ -12,6 +12,7 @@ from members.services import invitation_accept, invitation_revoke, invitations_s
 from orgs.errors import ActionRefused
 from orgs.models import Membership
 from orgs.roles import Role
+from prism_site.actor import Actor
 from tests.factories import add_member, make_organization, make_user
 from tests.members.helpers import BASE_URL, invite
 
@@ -56,7 +57,9 @@ def test_concurrent_accepts_create_one_membership(round_number):
     _, token = invite(organization, owner, "ada@example.test", Role.MEMBER)
     ada = make_user("ada@example.test")
 
-    results, refusals, errors = race(THREADS, lambda _: invitation_accept(token=token, user=ada))
+    results, refusals, errors = race(
+        THREADS, lambda _: invitation_accept(token=token, actor=Actor(ada))
+    )
 
     assert errors == []
     assert len(results) == 1
@@ -77,7 +80,7 @@ def test_concurrent_identical_invites_leave_one_open_invitation(round_number):
             organization=organization,
             emails=["Ada@Example.test"],
             role=Role.VIEWER,
-            inviter=inviters[i % len(inviters)],
+            actor=Actor(inviters[i % len(inviters)]),
             base_url=BASE_URL,
         ),
     )
@@ -95,7 +98,7 @@ def test_concurrent_invites_never_pass_the_org_limit():
         organization=organization,
         emails=[f"early{n}@example.test" for n in range(50)],
         role=Role.VIEWER,
-        inviter=owner,
+        actor=Actor(owner),
         base_url=BASE_URL,
     )
     admin = add_member(organization, Role.ADMIN)
@@ -103,7 +106,7 @@ def test_concurrent_invites_never_pass_the_org_limit():
         organization=organization,
         emails=[f"later{n}@example.test" for n in range(45)],
         role=Role.VIEWER,
-        inviter=admin,
+        actor=Actor(admin),
         base_url=BASE_URL,
     )
     inviters = [owner, admin]
@@ -114,7 +117,7 @@ def test_concurrent_invites_never_pass_the_org_limit():
             organization=organization,
             emails=[f"racer{i}@example.test"],
             role=Role.VIEWER,
-            inviter=inviters[i % 2],
+            actor=Actor(inviters[i % 2]),
             base_url=BASE_URL,
         ),
     )
@@ -134,9 +137,9 @@ def test_accept_racing_revoke_has_one_winner(round_number):
     def attempt(index):
         if index % 2:
             return invitation_revoke(
-                organization=organization, invitation_id=invitation.pk, actor=owner
+                organization=organization, invitation_id=invitation.pk, actor=Actor(owner)
             )
-        return invitation_accept(token=token, user=ada)
+        return invitation_accept(token=token, actor=Actor(ada))
 
     results, refusals, errors = race(2, attempt)
 

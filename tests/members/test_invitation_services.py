@@ -25,6 +25,7 @@ from orgs.errors import ActionRefused
 from orgs.models import AuditEvent, Membership
 from orgs.permissions import organization_permissions
 from orgs.roles import ROLE_CAPABILITIES, Role
+from prism_site.actor import Actor
 from tests.factories import add_member, make_user
 from tests.members.helpers import BASE_URL, invite, membership_of
 
@@ -106,7 +107,7 @@ def test_an_admin_cannot_overwrite_a_pending_owner_invitation(organization, owne
         organization=organization,
         emails=["boss@example.test", "ada@example.test"],
         role=Role.VIEWER,
-        inviter=admin,
+        actor=Actor(admin),
         base_url=BASE_URL,
     )
     assert [item.invitation.email for item in batch.issued] == ["ada@example.test"]
@@ -132,7 +133,7 @@ def test_a_batch_skips_members_and_duplicates(organization, owner, member):
         organization=organization,
         emails=["a@example.test", "A@example.test", "MEMBER@example.test", "b@example.test"],
         role=Role.VIEWER,
-        inviter=owner,
+        actor=Actor(owner),
         base_url=BASE_URL,
     )
     assert [item.invitation.email for item in batch.issued] == ["a@example.test", "b@example.test"]
@@ -146,7 +147,7 @@ def test_at_most_fifty_addresses_per_request(organization, owner):
             organization=organization,
             emails=[f"p{n}@example.test" for n in range(51)],
             role=Role.MEMBER,
-            inviter=owner,
+            actor=Actor(owner),
             base_url=BASE_URL,
         )
     assert not Invitation.objects.exists()
@@ -158,7 +159,7 @@ def test_invalid_addresses_are_named(organization, owner):
             organization=organization,
             emails=["ok@example.test", "not-an-address"],
             role=Role.MEMBER,
-            inviter=owner,
+            actor=Actor(owner),
             base_url=BASE_URL,
         )
     assert not Invitation.objects.exists()
@@ -190,7 +191,7 @@ def test_the_invite_form_and_the_service_refuse_an_address_list_alike(
             organization=organization,
             emails=re.split(r"[\s,;]+", text),
             role=Role.MEMBER,
-            inviter=owner,
+            actor=Actor(owner),
             base_url=BASE_URL,
         )
     assert refusal.value.messages == [message]
@@ -202,7 +203,7 @@ def test_the_service_reads_a_pasted_list_like_the_form(organization, owner):
         organization=organization,
         emails="Ada@example.test, bob@example.test;\nada@example.test",
         role=Role.MEMBER,
-        inviter=owner,
+        actor=Actor(owner),
         base_url=BASE_URL,
     )
     assert [item.invitation.email for item in batch.issued] == [
@@ -220,7 +221,10 @@ def test_resend_gives_a_new_token_and_expiry(organization, owner, admin):
         expires_at=timezone.now() - timedelta(hours=1)
     )
     issued = invitation_resend(
-        organization=organization, invitation_id=invitation.pk, actor=admin, base_url=BASE_URL
+        organization=organization,
+        invitation_id=invitation.pk,
+        actor=Actor(admin),
+        base_url=BASE_URL,
     )
     assert issued.token != old_token
     assert invitation_for_token(old_token) is None
@@ -234,10 +238,15 @@ def test_admin_cannot_resend_or_revoke_an_owner_invitation(organization, owner, 
     invitation, _ = invite(organization, owner, "boss@example.test", Role.OWNER)
     with pytest.raises(ActionRefused, match="Owner"):
         invitation_resend(
-            organization=organization, invitation_id=invitation.pk, actor=admin, base_url=BASE_URL
+            organization=organization,
+            invitation_id=invitation.pk,
+            actor=Actor(admin),
+            base_url=BASE_URL,
         )
     with pytest.raises(ActionRefused, match="Owner"):
-        invitation_revoke(organization=organization, invitation_id=invitation.pk, actor=admin)
+        invitation_revoke(
+            organization=organization, invitation_id=invitation.pk, actor=Actor(admin)
+        )
     invitation.refresh_from_db()
     assert invitation.is_open
 
@@ -248,24 +257,34 @@ def test_members_and_viewers_cannot_resend_or_revoke(organization, owner, actor_
     invitation, _ = invite(organization, owner, "ada@example.test", Role.VIEWER)
     with pytest.raises(ActionRefused):
         invitation_resend(
-            organization=organization, invitation_id=invitation.pk, actor=actor, base_url=BASE_URL
+            organization=organization,
+            invitation_id=invitation.pk,
+            actor=Actor(actor),
+            base_url=BASE_URL,
         )
     with pytest.raises(ActionRefused):
-        invitation_revoke(organization=organization, invitation_id=invitation.pk, actor=actor)
+        invitation_revoke(
+            organization=organization, invitation_id=invitation.pk, actor=Actor(actor)
+        )
 
 
 def test_revoked_invitation_cannot_be_used_resent_or_revoked_again(organization, owner):
     invitation, token = invite(organization, owner, "ada@example.test")
-    invitation_revoke(organization=organization, invitation_id=invitation.pk, actor=owner)
+    invitation_revoke(organization=organization, invitation_id=invitation.pk, actor=Actor(owner))
     ada = make_user("ada@example.test")
     with pytest.raises(InvitationUnusable) as refused:
-        invitation_accept(token=token, user=ada)
+        invitation_accept(token=token, actor=Actor(ada))
     assert refused.value.reason == InvitationUnusable.REVOKED
     with pytest.raises(ActionRefused, match="already revoked"):
-        invitation_revoke(organization=organization, invitation_id=invitation.pk, actor=owner)
+        invitation_revoke(
+            organization=organization, invitation_id=invitation.pk, actor=Actor(owner)
+        )
     with pytest.raises(ActionRefused, match="already revoked"):
         invitation_resend(
-            organization=organization, invitation_id=invitation.pk, actor=owner, base_url=BASE_URL
+            organization=organization,
+            invitation_id=invitation.pk,
+            actor=Actor(owner),
+            base_url=BASE_URL,
         )
     # A revoked invitation no longer blocks a fresh one to the same address.
     fresh, _ = invite(organization, owner, "ada@example.test")
@@ -277,7 +296,9 @@ def test_invitations_of_another_org_cannot_be_touched(
 ):
     invitation, _ = invite(other_organization, outsider, "ada@example.test")
     with pytest.raises(ActionRefused, match="does not exist"):
-        invitation_revoke(organization=organization, invitation_id=invitation.pk, actor=owner)
+        invitation_revoke(
+            organization=organization, invitation_id=invitation.pk, actor=Actor(owner)
+        )
 
 
 def test_resend_to_someone_who_joined_meanwhile_says_so(organization, owner):
@@ -285,7 +306,10 @@ def test_resend_to_someone_who_joined_meanwhile_says_so(organization, owner):
     add_member(organization, Role.VIEWER, make_user("ada@example.test"))
     with pytest.raises(ActionRefused, match="already a member"):
         invitation_resend(
-            organization=organization, invitation_id=invitation.pk, actor=owner, base_url=BASE_URL
+            organization=organization,
+            invitation_id=invitation.pk,
+            actor=Actor(owner),
+            base_url=BASE_URL,
         )
 
 
@@ -295,7 +319,7 @@ def test_resend_to_someone_who_joined_meanwhile_says_so(organization, owner):
 def test_accept_creates_the_membership_with_the_invited_role(organization, admin):
     invitation, token = invite(organization, admin, "Ada@Example.test", Role.ADMIN)
     ada = make_user("ada@example.test")
-    acceptance = invitation_accept(token=token, user=ada, ip_address="203.0.113.9")
+    acceptance = invitation_accept(token=token, actor=Actor(ada, ip_address="203.0.113.9"))
     assert not acceptance.already_member
     assert membership_of(ada, organization).role == Role.ADMIN
     assert organization_permissions(ada, organization) == {
@@ -311,9 +335,9 @@ def test_accept_creates_the_membership_with_the_invited_role(organization, admin
 def test_a_token_works_once(organization, owner):
     _, token = invite(organization, owner, "ada@example.test")
     ada = make_user("ada@example.test")
-    invitation_accept(token=token, user=ada)
+    invitation_accept(token=token, actor=Actor(ada))
     with pytest.raises(InvitationUnusable) as refused:
-        invitation_accept(token=token, user=ada)
+        invitation_accept(token=token, actor=Actor(ada))
     assert refused.value.reason == InvitationUnusable.ACCEPTED
     assert Membership.objects.filter(user=ada).count() == 1
 
@@ -321,7 +345,7 @@ def test_a_token_works_once(organization, owner):
 def test_someone_else_cannot_accept(organization, owner, outsider):
     _, token = invite(organization, owner, "ada@example.test")
     with pytest.raises(InvitationUnusable) as refused:
-        invitation_accept(token=token, user=outsider)
+        invitation_accept(token=token, actor=Actor(outsider))
     assert refused.value.reason == InvitationUnusable.WRONG_ACCOUNT
     assert "ada@example.test" in refused.value.message
     assert not Membership.objects.filter(user=outsider, organization=organization).exists()
@@ -331,14 +355,14 @@ def test_expired_invitation_is_refused(organization, owner):
     invitation, token = invite(organization, owner, "ada@example.test")
     Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now())
     with pytest.raises(InvitationUnusable, match="expired") as refused:
-        invitation_accept(token=token, user=make_user("ada@example.test"))
+        invitation_accept(token=token, actor=Actor(make_user("ada@example.test")))
     assert refused.value.reason == InvitationUnusable.EXPIRED
 
 
 @pytest.mark.parametrize("token", ["", "nonsense", "x" * 500])
 def test_unknown_token_is_refused(db, token):
     with pytest.raises(InvitationUnusable) as refused:
-        invitation_accept(token=token, user=make_user())
+        invitation_accept(token=token, actor=Actor(make_user()))
     assert refused.value.reason == InvitationUnusable.NOT_FOUND
 
 
@@ -346,7 +370,7 @@ def test_accepting_as_an_existing_member_keeps_the_role(organization, owner, vie
     _, token = invite(organization, owner, "someone@example.test", Role.ADMIN)
     invitation = Invitation.objects.get()
     Invitation.objects.filter(pk=invitation.pk).update(email=viewer.email)
-    acceptance = invitation_accept(token=token, user=viewer)
+    acceptance = invitation_accept(token=token, actor=Actor(viewer))
     assert acceptance.already_member
     assert membership_of(viewer, organization).role == Role.VIEWER
     invitation.refresh_from_db()
@@ -360,11 +384,11 @@ def test_invitation_loses_force_when_its_sender_loses_the_right(organization, ow
         organization=organization,
         membership_id=membership_of(admin, organization).pk,
         role=Role.MEMBER,
-        actor=owner,
+        actor=Actor(owner),
     )
     ada = make_user("ada@example.test")
     with pytest.raises(InvitationUnusable, match="no longer valid") as refused:
-        invitation_accept(token=token, user=ada)
+        invitation_accept(token=token, actor=Actor(ada))
     assert refused.value.reason == InvitationUnusable.NO_LONGER_VALID
     assert not Membership.objects.filter(user=ada).exists()
 
@@ -374,22 +398,22 @@ def test_invitation_from_a_removed_sender_is_refused(organization, owner, admin)
     membership_remove(
         organization=organization,
         membership_id=membership_of(admin, organization).pk,
-        actor=owner,
+        actor=Actor(owner),
     )
     with pytest.raises(InvitationUnusable, match="no longer valid"):
-        invitation_accept(token=token, user=make_user("ada@example.test"))
+        invitation_accept(token=token, actor=Actor(make_user("ada@example.test")))
 
 
 def test_handover_through_an_owner_invitation(organization, owner):
     """Invite an Owner, they accept, then the first Owner steps down by leaving."""
     _, token = invite(organization, owner, "heir@example.test", Role.OWNER)
     heir = make_user("heir@example.test")
-    invitation_accept(token=token, user=heir)
+    invitation_accept(token=token, actor=Actor(heir))
     membership_change_role(
         organization=organization,
         membership_id=membership_of(owner, organization).pk,
         role=Role.ADMIN,
-        actor=heir,
+        actor=Actor(heir),
     )
     assert membership_of(owner, organization).role == Role.ADMIN
     assert membership_of(heir, organization).role == Role.OWNER
@@ -401,11 +425,14 @@ def test_handover_through_an_owner_invitation(organization, owner):
 def test_invite_resend_revoke_accept_are_audited_without_tokens(organization, owner):
     invitation, _ = invite(organization, owner, "ada@example.test", Role.MEMBER)
     issued = invitation_resend(
-        organization=organization, invitation_id=invitation.pk, actor=owner, base_url=BASE_URL
+        organization=organization,
+        invitation_id=invitation.pk,
+        actor=Actor(owner),
+        base_url=BASE_URL,
     )
-    invitation_accept(token=issued.token, user=make_user("ada@example.test"))
+    invitation_accept(token=issued.token, actor=Actor(make_user("ada@example.test")))
     other, _ = invite(organization, owner, "bob@example.test")
-    invitation_revoke(organization=organization, invitation_id=other.pk, actor=owner)
+    invitation_revoke(organization=organization, invitation_id=other.pk, actor=Actor(owner))
     events = list(
         AuditEvent.objects.filter(action__startswith="invitation.")
         .order_by("id")

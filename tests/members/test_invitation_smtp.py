@@ -1,5 +1,5 @@
-"""A real SMTP round trip: the invitation leaves through Django's SMTP backend to a loopback
-server, and the link in the received message is followed and accepted."""
+"""A real SMTP round trip: the worker sends the invitation through Django's SMTP backend to a
+loopback server, and the link in the received message is followed and accepted."""
 
 import pytest
 from django.urls import reverse
@@ -9,12 +9,13 @@ from orgs.models import Membership
 from orgs.roles import Role
 from tests.factories import PASSWORD
 from tests.members.helpers import LoopbackSMTP, link_in
+from tests.members.worker import background_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_invitation_through_a_real_smtp_server_is_accepted(client, settings, owner, organization):
-    with LoopbackSMTP() as smtp:
+    with LoopbackSMTP() as smtp, background_worker():
         settings.MAILERS = smtp.mailers
         client.force_login(owner)
         response = client.post(

@@ -18,6 +18,7 @@ from orgs.errors import ActionRefused
 from orgs.models import AuditEvent, Membership
 from orgs.roles import Role
 from orgs.selectors import AUDIT_PAGE_SIZE
+from prism_site.actor import Actor
 from tests.factories import add_member, make_user
 from tests.members.helpers import invite, membership_of
 
@@ -374,7 +375,7 @@ def test_an_unusable_page_link_starts_again_and_says_so(
 def test_a_page_link_of_another_list_is_refused(client, crowded_organization, owner):
     """Cursors are signed per list: the audit log's cannot steer the member list."""
     for number in range(AUDIT_PAGE_SIZE):
-        audit.record(organization=crowded_organization, actor=owner, action=f"test.{number}")
+        audit.record(organization=crowded_organization, actor=Actor(owner), action=f"test.{number}")
     client.force_login(owner)
     log = client.get(reverse("orgs:audit", args=[crowded_organization.slug])).content.decode()
     older = link(log, "Older →")

@@ -11,6 +11,7 @@ from orgs.errors import ActionRefused
 from orgs.models import Membership
 from orgs.permissions import organization_permissions
 from orgs.roles import Role
+from prism_site.actor import Actor
 from tests.factories import add_member, make_organization, make_user
 
 THREADS = 20
@@ -24,17 +25,17 @@ pytestmark = pytest.mark.skipif(
 
 def _attempt(organization, actor, target_membership_id, action):
     if action == "leave":
-        membership_leave(organization=organization, user=actor)
+        membership_leave(organization=organization, actor=Actor(actor))
     elif action == "remove":
         membership_remove(
-            organization=organization, membership_id=target_membership_id, actor=actor
+            organization=organization, membership_id=target_membership_id, actor=Actor(actor)
         )
     else:
         membership_change_role(
             organization=organization,
             membership_id=target_membership_id,
             role=Role.MEMBER,
-            actor=actor,
+            actor=Actor(actor),
         )
 
 

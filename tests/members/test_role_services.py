@@ -7,6 +7,7 @@ from orgs.errors import ActionRefused
 from orgs.models import AuditEvent, Membership
 from orgs.permissions import organization_permissions
 from orgs.roles import ROLE_CAPABILITIES, Role
+from prism_site.actor import Actor
 from tests.factories import add_member
 
 
@@ -19,7 +20,7 @@ def change(organization, actor, target, role):
         organization=organization,
         membership_id=membership_of(target, organization).pk,
         role=role,
-        actor=actor,
+        actor=Actor(actor),
     )
 
 
@@ -70,7 +71,7 @@ def test_admin_cannot_demote_or_remove_an_owner(organization, admin, owner):
         membership_remove(
             organization=organization,
             membership_id=membership_of(owner, organization).pk,
-            actor=admin,
+            actor=Actor(admin),
         )
     assert membership_of(owner, organization).role == Role.OWNER
 
@@ -97,7 +98,7 @@ def test_members_and_viewers_manage_nobody(organization, actor_role):
         membership_remove(
             organization=organization,
             membership_id=membership_of(target, organization).pk,
-            actor=actor,
+            actor=Actor(actor),
         )
 
 
@@ -108,7 +109,7 @@ def test_outsider_cannot_touch_members(organization, outsider, member):
 
 def test_last_owner_cannot_leave(organization, owner):
     with pytest.raises(ActionRefused, match="at least one Owner"):
-        membership_leave(organization=organization, user=owner)
+        membership_leave(organization=organization, actor=Actor(owner))
     assert membership_of(owner, organization).role == Role.OWNER
 
 
@@ -118,7 +119,7 @@ def test_last_owner_cannot_be_demoted_or_removed_even_by_a_second_owner_who_left
     co_owner = add_member(organization, Role.OWNER)
     change(organization, owner, co_owner, Role.ADMIN)  # two owners → one
     with pytest.raises(ActionRefused, match="at least one Owner"):
-        membership_leave(organization=organization, user=owner)
+        membership_leave(organization=organization, actor=Actor(owner))
 
 
 def test_ownership_handover(organization, owner, admin):
@@ -131,7 +132,7 @@ def test_ownership_handover(organization, owner, admin):
 
 def test_owner_may_leave_when_another_owner_remains(organization, owner):
     add_member(organization, Role.OWNER)
-    membership_leave(organization=organization, user=owner)
+    membership_leave(organization=organization, actor=Actor(owner))
     assert not Membership.objects.filter(organization=organization, user=owner).exists()
     assert organization_permissions(owner, organization) == frozenset()
     assert AuditEvent.objects.filter(action="member.leave", target=owner.email).exists()
@@ -139,7 +140,9 @@ def test_owner_may_leave_when_another_owner_remains(organization, owner):
 
 def test_removed_member_loses_every_permission(organization, owner, admin):
     membership_remove(
-        organization=organization, membership_id=membership_of(admin, organization).pk, actor=owner
+        organization=organization,
+        membership_id=membership_of(admin, organization).pk,
+        actor=Actor(owner),
     )
     assert organization_permissions(admin, organization) == frozenset()
     assert AuditEvent.objects.filter(action="member.remove", target=admin.email).exists()
@@ -151,7 +154,7 @@ def test_remove_yourself_points_to_leave(organization, owner):
         membership_remove(
             organization=organization,
             membership_id=membership_of(owner, organization).pk,
-            actor=owner,
+            actor=Actor(owner),
         )
 
 
@@ -162,6 +165,6 @@ def test_membership_of_another_org_cannot_be_targeted(organization, other_organi
             organization=organization,
             membership_id=membership_of(stranger, other_organization).pk,
             role=Role.VIEWER,
-            actor=owner,
+            actor=Actor(owner),
         )
     assert membership_of(stranger, other_organization).role == Role.MEMBER

@@ -1,5 +1,6 @@
 """Matrix rows for the site-wide and organization routes."""
 
+from prism_site.actor import Actor
 from tests.matrix import LOGIN, Route, expect
 
 
@@ -71,7 +72,7 @@ def _with_provider(ctx) -> dict:
 
     config_provider_save(
         organization=ctx.organization,
-        actor=ctx.users["owner"],
+        actor=Actor(ctx.users["owner"]),
         base_version=None,
         original_name=None,
         values={"name": "openai", "type": "openai", "api_key": "sk-matrix-provider-key-0001"},
@@ -84,7 +85,7 @@ def _with_second_version(ctx) -> dict:
 
     config_section_update(
         organization=ctx.organization,
-        actor=ctx.users["owner"],
+        actor=Actor(ctx.users["owner"]),
         base_version=None,
         section="caching",
         values={"enabled": True},

@@ -9,15 +9,19 @@ from django.utils import timezone
 from orgs import audit
 from orgs.models import AuditEvent
 from orgs.selectors import AUDIT_PAGE_SIZE
+from prism_site.actor import Actor
 
 
 def test_newest_first_and_paginated(client, organization, owner, other_organization):
     for number in range(AUDIT_PAGE_SIZE + 5):
         audit.record(
-            organization=organization, actor=owner, action="test.event", target=f"t{number:03}"
+            organization=organization,
+            actor=Actor(owner),
+            action="test.event",
+            target=f"t{number:03}",
         )
     audit.record(
-        organization=other_organization, actor=owner, action="test.event", target="elsewhere"
+        organization=other_organization, actor=Actor(owner), action="test.event", target="elsewhere"
     )
     client.force_login(owner)
     first = client.get(reverse("orgs:audit", args=[organization.slug])).content.decode()
@@ -38,7 +42,7 @@ def test_events_of_one_moment_are_neither_skipped_nor_repeated(client, organizat
     moment = timezone.now()
     for number in range(AUDIT_PAGE_SIZE * 2):
         audit.record(
-            organization=organization, actor=owner, action="test.tie", target=f"t{number:03}"
+            organization=organization, actor=Actor(owner), action="test.tie", target=f"t{number:03}"
         )
     AuditEvent.objects.filter(action="test.tie").update(created_at=moment)
     client.force_login(owner)
@@ -60,3 +64,29 @@ def test_bad_cursor_shows_the_first_page(client, organization, owner, cursor):
     response = client.get(reverse("orgs:audit", args=[organization.slug]), {"cursor": cursor})
     assert response.status_code == 200
     assert "That page link is out of date or was changed" in response.content.decode()
+
+
+def test_an_entry_records_who_acted_from_where_and_through_which_key(client, organization, owner):
+    actor = Actor(owner, ip_address="203.0.113.5", api_key_id="key_automation01")
+    entry = audit.record(organization=organization, actor=actor, action="test.event", target="t")
+    entry.refresh_from_db()
+    assert (entry.actor, entry.actor_email, entry.ip_address, entry.api_key_id) == (
+        owner,
+        owner.email,
+        "203.0.113.5",
+        "key_automation01",
+    )
+    client.force_login(owner)
+    page = client.get(reverse("orgs:audit", args=[organization.slug])).content.decode()
+    assert "via <code>key_automation01</code>" in page
+
+
+def test_a_dashboard_action_records_the_client_address_and_no_key(client, organization, owner):
+    client.force_login(owner)
+    client.post(
+        reverse("orgs:rename", args=[organization.slug]),
+        {"name": "Renamed"},
+        REMOTE_ADDR="198.51.100.23",
+    )
+    entry = organization.audit_events.filter(action="organization.rename").get()
+    assert (entry.actor, entry.ip_address, entry.api_key_id) == (owner, "198.51.100.23", "")

@@ -9,7 +9,8 @@ import pytest
 from django.urls import reverse
 
 from orgs import provider_hosts, selectors, services
-from orgs.services import ConfigConflict
+from orgs.errors import ConfigConflict
+from prism_site.actor import Actor
 
 HTMX = {"HX-Request": "true"}
 CACHING = {"enabled": False, "mode": "exact", "ttl_seconds": 3600, "max_entries": 10_000}
@@ -24,7 +25,7 @@ def public_dns(monkeypatch):
 def save_caching(organization, actor, base, *, merge=True, **values):
     return services.config_section_update(
         organization=organization,
-        actor=actor,
+        actor=Actor(actor),
         base_version=base,
         section="caching",
         values={**CACHING, **values},
@@ -81,7 +82,7 @@ def test_values_compare_as_the_schema_reads_them(organization, admin, owner):
     budgets = selectors.organization_config(organization).budgets.model_dump(mode="json")
     services.config_section_update(
         organization=organization,
-        actor=admin,
+        actor=Actor(admin),
         base_version=1,
         section="budgets",
         values={**budgets, "alert_thresholds": [0.9]},
@@ -89,7 +90,7 @@ def test_values_compare_as_the_schema_reads_them(organization, admin, owner):
     # The same thresholds in another order are no change: the others' thresholds stay.
     version = services.config_section_update(
         organization=organization,
-        actor=owner,
+        actor=Actor(owner),
         base_version=1,
         section="budgets",
         values={**budgets, "alert_thresholds": [1, 0.8, 0.5], "limit": "75"},
@@ -140,7 +141,7 @@ def test_every_section_merges(organization, admin, owner, section, theirs, yours
     for actor, values in ((admin, theirs), (owner, yours)):
         services.config_section_update(
             organization=organization,
-            actor=actor,
+            actor=Actor(actor),
             base_version=1,
             section=section,
             values={**defaults, **values},
@@ -165,7 +166,7 @@ OPENAI = {
 def save_provider(organization, actor, base, original_name="openai", **values):
     return services.config_provider_save(
         organization=organization,
-        actor=actor,
+        actor=Actor(actor),
         base_version=base,
         original_name=original_name,
         values={**OPENAI, **values},
@@ -176,7 +177,7 @@ def save_provider(organization, actor, base, original_name="openai", **values):
 def test_a_provider_edit_keeps_a_disable_saved_meanwhile(organization, admin, owner):
     save_provider(organization, admin, 1, original_name=None, api_key="sk-first-provider-1111")
     services.config_provider_toggle(
-        organization=organization, actor=admin, base_version=2, name="openai", enabled=False
+        organization=organization, actor=Actor(admin), base_version=2, name="openai", enabled=False
     )
     version = save_provider(organization, owner, 2, weight=5)
     provider = selectors.organization_config(organization).provider("openai")
@@ -208,7 +209,7 @@ def test_adding_a_provider_from_an_older_version_keeps_the_others(organization, 
 def test_editing_a_provider_removed_meanwhile_is_a_conflict(organization, admin, owner):
     save_provider(organization, admin, 1, original_name=None)
     services.config_provider_remove(
-        organization=organization, actor=admin, base_version=2, name="openai"
+        organization=organization, actor=Actor(admin), base_version=2, name="openai"
     )
     with pytest.raises(ConfigConflict) as refused:
         save_provider(organization, owner, 2, weight=5)
@@ -280,7 +281,7 @@ def test_a_field_both_changed_shows_both_values_and_keeps_the_rest_current(
 def test_a_provider_form_from_an_older_version_merges(client, organization, admin, owner):
     save_provider(organization, admin, 1, original_name=None)
     services.config_provider_toggle(
-        organization=organization, actor=admin, base_version=2, name="openai", enabled=False
+        organization=organization, actor=Actor(admin), base_version=2, name="openai", enabled=False
     )
     client.force_login(owner)
     response = client.post(

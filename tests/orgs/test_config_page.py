@@ -11,6 +11,7 @@ from django.urls import reverse
 from orgs import provider_hosts, selectors, services
 from orgs.models import ConfigVersion
 from orgs.roles import Role
+from prism_site.actor import Actor
 from tests.factories import add_member, make_user
 
 HTMX = {"HX-Request": "true"}
@@ -527,7 +528,7 @@ def test_history_pages_are_keyset_paginated(client, organization, admin):
     for number in range(1, 26):
         services.config_section_update(
             organization=organization,
-            actor=admin,
+            actor=Actor(admin),
             base_version=number,
             section="budgets",
             values={"limit": number},
@@ -575,7 +576,7 @@ def test_the_page_query_count_does_not_grow_with_providers_or_versions(
     for number in range(1, 41):
         services.config_provider_save(
             organization=organization,
-            actor=owner,
+            actor=Actor(owner),
             base_version=number,
             original_name=None,
             values={

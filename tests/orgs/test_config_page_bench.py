@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from orgs import provider_hosts, services
+from prism_site.actor import Actor
 
 pytestmark = pytest.mark.bench
 
@@ -35,7 +36,7 @@ def test_settings_page_history_and_save(client, organization, owner, monkeypatch
     for number in range(PROVIDERS):
         services.config_provider_save(
             organization=organization,
-            actor=owner,
+            actor=Actor(owner),
             base_version=None,
             original_name=None,
             values={
@@ -48,7 +49,7 @@ def test_settings_page_history_and_save(client, organization, owner, monkeypatch
     for number in range(VERSIONS - PROVIDERS - 1):
         services.config_section_update(
             organization=organization,
-            actor=owner,
+            actor=Actor(owner),
             base_version=None,
             section="budgets",
             values={"enabled": True, "limit": number + 1},
@@ -70,7 +71,7 @@ def test_settings_page_history_and_save(client, organization, owner, monkeypatch
     def save(run):
         services.config_section_update(
             organization=organization,
-            actor=owner,
+            actor=Actor(owner),
             base_version=None,
             section="caching",
             values={"ttl_seconds": 100 + run},

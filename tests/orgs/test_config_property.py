@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from orgs import provider_hosts, selectors, services
 from orgs.config_schema import SECTIONS, ConfigInvalid, OrgConfig, validate_document
 from orgs.forms import SECTION_FORMS
+from prism_site.actor import Actor
 from tests.orgs.test_config_schema import FULL_DOCUMENT
 
 # A path: a key, then `[index]`, `.key` or `["odd key"]` steps; then the message.
@@ -138,7 +139,7 @@ def test_the_validator_accepts_or_names_every_bad_path(document):
     try:
         config = validate_document(document)
     except ConfigInvalid as invalid:
-        assert_errors_name_paths(invalid.errors)
+        assert_errors_name_paths(invalid.problems)
     else:
         assert isinstance(config, OrgConfig)
 
@@ -151,11 +152,11 @@ def test_the_service_saves_or_refuses_without_touching_the_version(
     before = selectors.config_current(organization).number
     try:
         version = services.config_save(
-            organization=organization, actor=admin, base_version=before, document=document
+            organization=organization, actor=Actor(admin), base_version=before, document=document
         )
     except ConfigInvalid as invalid:
         event("refused")
-        assert_errors_name_paths(invalid.errors)
+        assert_errors_name_paths(invalid.problems)
         assert selectors.config_current(organization).number == before
     else:
         assert version is None or version.number == before + 1

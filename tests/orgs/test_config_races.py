@@ -7,9 +7,10 @@ import pytest
 from django.db import connection
 
 from orgs import selectors, services
+from orgs.errors import ConfigConflict
 from orgs.models import ConfigVersion
 from orgs.roles import Role
-from orgs.services import ConfigConflict
+from prism_site.actor import Actor
 from tests.factories import add_member, make_organization, make_user
 
 THREADS = 12
@@ -34,7 +35,7 @@ def test_concurrent_saves_from_one_version_let_exactly_one_through(round_number)
             barrier.wait()
             version = services.config_section_update(
                 organization=organization,
-                actor=editors[index],
+                actor=Actor(editors[index]),
                 base_version=base,
                 section="budgets",
                 values={"enabled": True, "limit": 100 + index},
@@ -79,7 +80,7 @@ def test_concurrent_saves_without_a_base_version_queue_up_as_consecutive_version
             barrier.wait()
             services.config_patch(
                 organization=organization,
-                actor=editors[index],
+                actor=Actor(editors[index]),
                 base_version=None,
                 patch={"rate_limiting": {"rpm": 1000 + index}},
             )

@@ -65,7 +65,7 @@ FULL_DOCUMENT = {
 def messages(document, **kwargs) -> list[str]:
     with pytest.raises(ConfigInvalid) as refused:
         validate_document(document, **kwargs)
-    return [str(error) for error in refused.value.errors]
+    return [str(error) for error in refused.value.problems]
 
 
 def test_a_full_document_round_trips_through_storage():

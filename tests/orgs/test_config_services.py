@@ -6,8 +6,9 @@ import pytest
 
 from orgs import selectors, services
 from orgs.config_schema import ConfigInvalid, StoredSecret
+from orgs.errors import ConfigConflict
 from orgs.models import AuditEvent, ConfigVersion, Organization, ProviderSecret
-from orgs.services import ConfigConflict
+from prism_site.actor import Actor
 from tests.factories import make_organization
 
 OPENAI = {
@@ -21,7 +22,7 @@ OPENAI = {
 def save_budgets(organization, actor, base, **values):
     return services.config_section_update(
         organization=organization,
-        actor=actor,
+        actor=Actor(actor),
         base_version=base,
         section="budgets",
         values={"enabled": True, "limit": 100, "period": "monthly", **values},
@@ -58,7 +59,7 @@ def test_a_stale_edit_is_refused_with_what_changed_and_nothing_is_written(
     with pytest.raises(ConfigConflict) as refused:
         services.config_section_update(
             organization=organization,
-            actor=owner,
+            actor=Actor(owner),
             base_version=1,
             section="caching",
             values={"enabled": True},
@@ -82,7 +83,7 @@ def test_a_version_number_from_the_future_is_refused(organization, admin):
 def test_invalid_values_name_their_path_and_change_nothing(organization, admin):
     with pytest.raises(ConfigInvalid) as refused:
         save_budgets(organization, admin, 1, period="yearly", limit=-1)
-    assert [str(error) for error in refused.value.errors] == [
+    assert [str(error) for error in refused.value.problems] == [
         "budgets.limit: must be at least 0",
         "budgets.period: must be one of daily, weekly, monthly, total",
     ]
@@ -91,7 +92,11 @@ def test_invalid_values_name_their_path_and_change_nothing(organization, admin):
 
 def test_provider_add_encrypts_the_key_and_edit_with_a_blank_key_keeps_it(organization, admin):
     services.config_provider_save(
-        organization=organization, actor=admin, base_version=1, original_name=None, values=OPENAI
+        organization=organization,
+        actor=Actor(admin),
+        base_version=1,
+        original_name=None,
+        values=OPENAI,
     )
     provider = selectors.organization_config(organization).provider("openai")
     assert isinstance(provider.api_key, StoredSecret)
@@ -100,7 +105,7 @@ def test_provider_add_encrypts_the_key_and_edit_with_a_blank_key_keeps_it(organi
     assert "service-test" not in row.ciphertext
     services.config_provider_save(
         organization=organization,
-        actor=admin,
+        actor=Actor(admin),
         base_version=2,
         original_name="openai",
         values={**OPENAI, "name": "openai-prod", "api_key": "", "models": ["gpt-4o"]},
@@ -113,19 +118,23 @@ def test_provider_add_encrypts_the_key_and_edit_with_a_blank_key_keeps_it(organi
 
 def test_provider_toggle_and_remove(organization, admin):
     services.config_provider_save(
-        organization=organization, actor=admin, base_version=1, original_name=None, values=OPENAI
+        organization=organization,
+        actor=Actor(admin),
+        base_version=1,
+        original_name=None,
+        values=OPENAI,
     )
     services.config_provider_toggle(
-        organization=organization, actor=admin, base_version=2, name="openai", enabled=False
+        organization=organization, actor=Actor(admin), base_version=2, name="openai", enabled=False
     )
     assert selectors.organization_config(organization).provider("openai").enabled is False
     services.config_provider_remove(
-        organization=organization, actor=admin, base_version=3, name="openai"
+        organization=organization, actor=Actor(admin), base_version=3, name="openai"
     )
     assert selectors.organization_config(organization).providers == []
     with pytest.raises(ConfigInvalid, match="no longer a provider"):
         services.config_provider_remove(
-            organization=organization, actor=admin, base_version=4, name="openai"
+            organization=organization, actor=Actor(admin), base_version=4, name="openai"
         )
 
 
@@ -133,26 +142,39 @@ def test_json_document_keeps_keys_by_mask_or_absence_and_refuses_references(
     organization, admin, other_organization
 ):
     services.config_provider_save(
-        organization=organization, actor=admin, base_version=1, original_name=None, values=OPENAI
+        organization=organization,
+        actor=Actor(admin),
+        base_version=1,
+        original_name=None,
+        values=OPENAI,
     )
     stored = selectors.organization_config(organization).provider("openai").api_key
     document = {"providers": [{"name": "openai", "type": "openai", "api_key": "sk-…1234"}]}
-    services.config_save(organization=organization, actor=admin, base_version=2, document=document)
+    services.config_save(
+        organization=organization, actor=Actor(admin), base_version=2, document=document
+    )
     assert selectors.organization_config(organization).provider("openai").api_key == stored
     document["providers"][0].pop("api_key")
     document["providers"][0]["models"] = ["gpt-4o"]
-    services.config_save(organization=organization, actor=admin, base_version=3, document=document)
+    services.config_save(
+        organization=organization, actor=Actor(admin), base_version=3, document=document
+    )
     assert selectors.organization_config(organization).provider("openai").api_key == stored
 
     # Nobody may point a provider at a stored secret by id (it could be another org's).
     document["providers"][0]["api_key"] = {"secret_id": stored.secret_id, "masked": "x"}
     with pytest.raises(ConfigInvalid, match=r"providers\[0\]\.api_key: must be the API key"):
         services.config_save(
-            organization=other_organization, actor=admin, base_version=None, document=document
+            organization=other_organization,
+            actor=Actor(admin),
+            base_version=None,
+            document=document,
         )
 
     document["providers"][0]["api_key"] = None
-    services.config_save(organization=organization, actor=admin, base_version=4, document=document)
+    services.config_save(
+        organization=organization, actor=Actor(admin), base_version=4, document=document
+    )
     assert selectors.organization_config(organization).provider("openai").api_key is None
 
 
@@ -160,7 +182,7 @@ def test_merge_patch_changes_only_what_it_names(organization, admin):
     save_budgets(organization, admin, 1, limit=50)
     services.config_patch(
         organization=organization,
-        actor=admin,
+        actor=Actor(admin),
         base_version=None,
         patch={"budgets": {"limit": None, "period": "weekly"}, "caching": {"enabled": True}},
     )
@@ -173,7 +195,7 @@ def test_restore_makes_a_new_version_equal_to_the_old_document(organization, adm
     save_budgets(organization, admin, 1, limit=100)
     save_budgets(organization, admin, 2, limit=250)
     version = services.config_restore(
-        organization=organization, actor=owner, base_version=3, number=2
+        organization=organization, actor=Actor(owner), base_version=3, number=2
     )
     assert version.number == 4 and version.restored_from == 2
     assert (
@@ -182,17 +204,23 @@ def test_restore_makes_a_new_version_equal_to_the_old_document(organization, adm
     event = AuditEvent.objects.filter(action="config.restore").get()
     assert event.details["restored_from"] == 2 and event.details["version"] == 4
     with pytest.raises(ConfigConflict):
-        services.config_restore(organization=organization, actor=owner, base_version=3, number=1)
+        services.config_restore(
+            organization=organization, actor=Actor(owner), base_version=3, number=1
+        )
 
 
 def test_restore_brings_back_a_removed_provider_with_its_key(organization, admin):
     services.config_provider_save(
-        organization=organization, actor=admin, base_version=1, original_name=None, values=OPENAI
+        organization=organization,
+        actor=Actor(admin),
+        base_version=1,
+        original_name=None,
+        values=OPENAI,
     )
     services.config_provider_remove(
-        organization=organization, actor=admin, base_version=2, name="openai"
+        organization=organization, actor=Actor(admin), base_version=2, name="openai"
     )
-    services.config_restore(organization=organization, actor=admin, base_version=3, number=2)
+    services.config_restore(organization=organization, actor=Actor(admin), base_version=3, number=2)
     config = selectors.organization_config(organization)
     assert selectors.provider_api_keys(organization, config) == {"openai": OPENAI["api_key"]}
 

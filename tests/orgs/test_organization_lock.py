@@ -8,6 +8,7 @@ from django.db import DatabaseError, connection, transaction
 
 from orgs import selectors, services
 from orgs.models import Organization
+from prism_site.actor import Actor
 
 
 def test_the_lock_returns_the_row_as_stored_not_the_callers_copy(organization):
@@ -28,7 +29,7 @@ def test_config_saves_take_the_org_lock(organization, owner, monkeypatch):
     monkeypatch.setattr(selectors, "organization_lock", recording_lock)
     services.config_section_update(
         organization=organization,
-        actor=owner,
+        actor=Actor(owner),
         base_version=None,
         section="budgets",
         values={"enabled": True, "limit": 100},

@@ -8,6 +8,7 @@ from django.db import connection
 from orgs import services
 from orgs.models import Membership, Organization
 from orgs.roles import Role
+from prism_site.actor import Actor
 from tests.factories import make_user
 
 
@@ -26,7 +27,7 @@ def test_a_slug_taken_between_the_check_and_the_insert_moves_on_to_the_next_suff
         return slug
 
     monkeypatch.setattr(services, "unique_slug", slug_taken_meanwhile)
-    organization = services.organization_create(name="Acme AI", creator=owner)
+    organization = services.organization_create(name="Acme AI", actor=Actor(owner))
 
     assert offered == ["acme-ai", "acme-ai-2"]
     assert organization.slug == "acme-ai-2"
@@ -59,7 +60,7 @@ def test_concurrent_creates_of_one_name_all_succeed_with_distinct_slugs(monkeypa
 
     def worker(creator):
         try:
-            created.append(services.organization_create(name="Race Org", creator=creator).slug)
+            created.append(services.organization_create(name="Race Org", actor=Actor(creator)).slug)
         except Exception as error:  # noqa: BLE001 - reported below
             unexpected.append(error)
         finally:

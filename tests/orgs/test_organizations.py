@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from orgs.models import AuditEvent, Membership, Organization, OrganizationGroupObjectPermission
 from orgs.roles import Role
+from prism_site.actor import Actor
 from tests.factories import add_member, make_organization
 
 
@@ -152,7 +153,7 @@ def test_role_change_takes_effect_on_the_next_request(client, owner, organizatio
     from members.services import membership_change_role
 
     membership_change_role(
-        organization=organization, membership_id=membership.pk, role=Role.VIEWER, actor=owner
+        organization=organization, membership_id=membership.pk, role=Role.VIEWER, actor=Actor(owner)
     )
     assert client.get(reverse("orgs:audit", args=[organization.slug])).status_code == 403
 

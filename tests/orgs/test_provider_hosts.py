@@ -76,7 +76,7 @@ def refusal(host: str) -> str | None:
     try:
         validate_document(document)
     except ConfigInvalid as invalid:
-        [error] = invalid.errors
+        [error] = invalid.problems
         assert error.path == "providers[0].base_url"
         return error.message
     return None

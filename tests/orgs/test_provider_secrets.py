@@ -18,6 +18,7 @@ from django.urls import reverse
 from members.models import User
 from orgs import secrets, selectors, services
 from orgs.models import AuditEvent, ConfigVersion, ProviderSecret
+from prism_site.actor import Actor
 from tests.matrix import MatrixContext
 from tests.test_route_matrix import ROUTES
 
@@ -28,7 +29,7 @@ CANARY = "sk-canary-7f3e9b1c5d2a4e6f8091a2b3c4d5e6f7"
 def store_canary(organization, actor, name="openai"):
     return services.config_provider_save(
         organization=organization,
-        actor=actor,
+        actor=Actor(actor),
         base_version=None,
         original_name=None,
         values={"name": name, "type": "openai", "api_key": CANARY, "models": ["gpt-4o"]},
@@ -279,7 +280,7 @@ def test_the_canary_is_not_in_the_database_or_the_audit_log_in_plaintext(
     store_canary(organization, owner)
     services.config_provider_save(
         organization=organization,
-        actor=owner,
+        actor=Actor(owner),
         base_version=None,
         original_name="openai",
         values={"name": "openai", "type": "openai", "api_key": CANARY + "-rotated"},

@@ -8,7 +8,6 @@ from types import SimpleNamespace
 import pytest
 from django.apps import apps as global_apps
 from django.contrib.auth.models import Group, Permission
-from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
@@ -19,6 +18,7 @@ from orgs.access import access_organization
 from orgs.models import Organization, OrganizationGroupObjectPermission, RoleGroup
 from orgs.permissions import organization_permissions, role_grants_sync
 from orgs.roles import Capability, Role
+from prism_site.errors import Refused
 from tests.factories import make_organization
 
 
@@ -84,7 +84,7 @@ def test_existing_orgs_follow_a_changed_matrix(organizations, admin, viewer, mon
     assert Capability.VIEW_CONFIG.value in organization_permissions(viewer, organization)
     assert access_organization(viewer, organization.slug, Capability.VIEW_CONFIG)
     assert Capability.VIEW_AUDIT.value not in organization_permissions(admin, organization)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Refused):
         access_organization(admin, organization.slug, Capability.VIEW_AUDIT)
     # An org created under the new matrix gets the same grants as the synced ones.
     make_organization("Fourth")

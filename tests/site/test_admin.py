@@ -108,7 +108,7 @@ def test_staff_can_read_organizations_memberships_and_audit(staff_client, organi
     membership = Membership.objects.get(user=member)
     for url in (
         reverse("admin:orgs_organization_change", args=[organization.pk]),
-        reverse("admin:members_membership_change", args=[membership.pk]),
+        reverse("admin:orgs_membership_change", args=[membership.pk]),
         reverse("admin:orgs_auditevent_changelist"),
         reverse("admin:members_user_change", args=[member.pk]),
     ):
@@ -118,7 +118,7 @@ def test_staff_can_read_organizations_memberships_and_audit(staff_client, organi
 def test_staff_cannot_rewrite_roles_orgs_or_the_audit_log(staff_client, organization, member):
     membership = Membership.objects.get(user=member)
     staff_client.post(
-        reverse("admin:members_membership_change", args=[membership.pk]), {"role": "owner"}
+        reverse("admin:orgs_membership_change", args=[membership.pk]), {"role": "owner"}
     )
     assert Membership.objects.get(pk=membership.pk).role == "member"
     staff_client.post(
@@ -134,7 +134,7 @@ def test_staff_cannot_rewrite_roles_orgs_or_the_audit_log(staff_client, organiza
     )
     assert (
         staff_client.post(
-            reverse("admin:members_membership_delete", args=[membership.pk]), {"post": "yes"}
+            reverse("admin:orgs_membership_delete", args=[membership.pk]), {"post": "yes"}
         ).status_code
         == 403
     )

@@ -16,6 +16,7 @@ from orgs.services import (
     membership_add,
     organization_create,
 )
+from prism_site.actor import Actor
 
 DEMO_ORG_SLUG = "demo"
 DEMO_PASSWORD = "prism-demo-password"  # noqa: S105 - printed for newcomers on purpose
@@ -41,7 +42,7 @@ class Command(BaseCommand):
 
         organization = Organization.objects.filter(slug=DEMO_ORG_SLUG).first()
         if organization is None:
-            organization = organization_create(name="Demo Org", creator=users[Role.OWNER])
+            organization = organization_create(name="Demo Org", actor=Actor(users[Role.OWNER]))
             if organization.slug != DEMO_ORG_SLUG:
                 organization.slug = DEMO_ORG_SLUG
                 organization.save(update_fields=["slug"])
@@ -53,7 +54,10 @@ class Command(BaseCommand):
                 membership_add(organization=organization, user=user, role=role)
             elif membership.role != role and user != owner:
                 membership_change_role(
-                    organization=organization, membership_id=membership.pk, role=role, actor=owner
+                    organization=organization,
+                    membership_id=membership.pk,
+                    role=role,
+                    actor=Actor(owner),
                 )
 
         self._sample_config_and_keys(organization, users)
@@ -86,7 +90,7 @@ class Command(BaseCommand):
             ):
                 config_provider_save(
                     organization=organization,
-                    actor=admin,
+                    actor=Actor(admin),
                     base_version=None,
                     original_name=None,
                     values=values,
@@ -94,7 +98,7 @@ class Command(BaseCommand):
                 )
             config_section_update(
                 organization=organization,
-                actor=admin,
+                actor=Actor(admin),
                 base_version=None,
                 section="budgets",
                 values={"enabled": True, "limit": "500", "period": "monthly"},
@@ -108,4 +112,4 @@ class Command(BaseCommand):
                     KeyAttributes(name="notebook-experiments", allowed_models=["gpt-4o-mini"]),
                 ),
             ):
-                key_create(organization=organization, actor=creator, attributes=attributes)
+                key_create(organization=organization, actor=Actor(creator), attributes=attributes)

@@ -33,7 +33,7 @@ def fill_sort_keys(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("members", "0005_membership_moved_to_orgs"),
-        ("orgs", "0004_membership"),
+        ("orgs", "0005_audit_api_key"),
     ]
 
     operations = [
