@@ -13,8 +13,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.exceptions import ValidationError as DjangoValidationError
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -33,6 +31,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from keys.models import BudgetPeriod, Scope, VirtualKey
 from keys.permissions import GRANT_ADMIN_SCOPE, KeyRights
+from prism_site.errors import Invalid
 
 NAME_MAX_LENGTH = 100  # VirtualKey.name
 METADATA_MAX_ENTRIES = 50
@@ -370,24 +369,22 @@ class FieldError:
 
     @property
     def field(self) -> str:
-        return str(self.loc[0]) if self.loc else NON_FIELD_ERRORS
+        return str(self.loc[0]) if self.loc else ""
 
     def __str__(self) -> str:
         # People see the field as the form labels it; the API reads `path` for the entry.
         return f"{self.field}: {self.message}" if self.loc else self.message
 
 
-class KeyAttributesInvalid(DjangoValidationError):
-    """The attributes break the schema; `field_errors` name every bad field and entry.
-
-    A Django ValidationError keyed by field, so the form shows each message beside its field.
-    """
+class KeyAttributesInvalid(Invalid):
+    """The attributes break the schema; `field_errors` name every bad field and entry (with the
+    entry's path for the API), `errors` hold the messages by field, as the form shows them."""
 
     def __init__(self, errors: list[FieldError]):
         by_field: dict[str, list[str]] = {}
         for error in errors:
             by_field.setdefault(error.field, []).append(str(error))
-        super().__init__(by_field)
+        super().__init__(errors=by_field)
         self.field_errors = errors
 
 

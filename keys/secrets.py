@@ -114,6 +114,10 @@ class KeyLookup:
 def lookup(secret: str, *, now: datetime | None = None) -> KeyLookup:
     """Find the key a presented secret belongs to and say whether it may be used now.
 
+    Written for the APIs' bearer-key authentication (the admin API's `Authorization: Bearer
+    sk-prism-…`); the pages never take a key secret. Kept and tested here so that the rotation
+    grace and revocation rules live in one place.
+
     `key` is filled for revoked, expired and rotated-out secrets too, so callers can log which
     key was tried; only `result == OK` grants access.
     """

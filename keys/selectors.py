@@ -4,16 +4,17 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.http import Http404
-
 from keys.models import KeyStatus, RetiredSecret, VirtualKey
 from keys.permissions import KeyRights, member_key_rights
 from keys.policy import OrgLimits, org_limits_from_config
 from keys.secrets import PUBLIC_ID_LENGTH, PUBLIC_ID_PREFIX
 from orgs.selectors import organization_config
+from prism_site.errors import NotFound
 from prism_site.paging import Keyset, Page
 
 KEY_PAGE_SIZE = 50
+# A key of another org is as absent as none.
+NO_SUCH_KEY = "No such key in this organization."
 PUBLIC_ID = re.compile(rf"{re.escape(PUBLIC_ID_PREFIX)}[0-9A-Za-z]{{{PUBLIC_ID_LENGTH}}}")
 
 
@@ -65,14 +66,14 @@ def key_in_organization(organization, public_id: str) -> VirtualKey:
     """The key with this public id in this org; a key of another org is as absent as none, and
     so is a malformed id (never sent to the database: PostgreSQL refuses a NUL in text)."""
     if not isinstance(public_id, str) or not PUBLIC_ID.fullmatch(public_id):
-        raise Http404("No such key in this organization.")
+        raise NotFound(NO_SUCH_KEY)
     key = (
         VirtualKey.objects.select_related("created_by", "revoked_by")
         .filter(organization=organization, public_id=public_id)
         .first()
     )
     if key is None:
-        raise Http404("No such key in this organization.")
+        raise NotFound(NO_SUCH_KEY)
     # The caller's org instance is already loaded; reuse it rather than join it again.
     key.organization = organization
     return key

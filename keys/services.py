@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,10 +28,10 @@ from keys.permissions import (
 from keys.schema import KeyAttributes, KeyRules
 from keys.selectors import organization_limits
 from orgs import audit
-from orgs.errors import ActionRefused
 from orgs.models import Organization
 from orgs.selectors import organization_lock
 from prism_site.actor import Actor
+from prism_site.errors import Invalid, Refused
 
 # Retired secrets are kept a while after their grace ends, so lookup can say "rotated".
 RETIRED_SECRET_MEMORY = timedelta(days=30)
@@ -115,7 +114,7 @@ def key_create(
     organization = organization_lock(organization)
     rights = actor_key_rights(actor.user, None, organization=organization, now=now)
     if not rights.create:
-        raise ActionRefused(rights.refusal(CREATE))
+        raise Refused(rights.refusal(CREATE))
     cleaned, warnings = _checked(
         attributes, organization=organization, rights=rights, key=None, now=now
     )
@@ -160,7 +159,7 @@ def key_update(
     key = _locked_key(key)
     rights = actor_key_rights(actor.user, key, now=now)
     if not rights.edit:
-        raise ActionRefused(rights.refusal(EDIT))
+        raise Refused(rights.refusal(EDIT))
     cleaned, warnings = _checked(
         attributes, organization=organization, rights=rights, key=key, now=now
     )
@@ -212,12 +211,12 @@ def key_rotate(
     key = _locked_key(key)
     rights = actor_key_rights(actor.user, key, now=now)
     if not rights.rotate:
-        raise ActionRefused(rights.refusal(ROTATE))
+        raise Refused(rights.refusal(ROTATE))
     try:
         grace_period = GRACE_DURATIONS[RotationGrace(grace)]
     except ValueError:
-        raise ValidationError(
-            {"grace": [f"grace: must be one of {', '.join(RotationGrace.values)}."]}
+        raise Invalid(
+            errors={"grace": [f"grace: must be one of {', '.join(RotationGrace.values)}."]}
         ) from None
     valid_until = now + grace_period
     RetiredSecret.objects.filter(key=key, valid_until__gt=valid_until).update(
@@ -259,7 +258,7 @@ def key_revoke(*, key: VirtualKey, actor: Actor, now: datetime | None = None) ->
     key = _locked_key(key)
     rights = actor_key_rights(actor.user, key, now=now)
     if not rights.revoke:
-        raise ActionRefused(rights.refusal(REVOKE))
+        raise Refused(rights.refusal(REVOKE))
     key.revoked_at = now
     key.revoked_by = actor.user
     key.updated_at = now

@@ -6,7 +6,6 @@ and renders; htmx callers get the page's partial, everyone else the full page.
 """
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +19,8 @@ from keys.policy import effective_policy, period_window
 from orgs.access import OrgAccess, org_view
 from orgs.roles import Capability
 from prism_site.actor import Actor
+from prism_site.error_responses import form_add_invalid
+from prism_site.errors import Invalid, Refused
 from prism_site.http import safe_next_path
 
 
@@ -71,8 +72,8 @@ def key_create(request, access: OrgAccess):
                 actor=Actor.for_request(request),
                 attributes=form.attributes(),
             )
-        except ValidationError as error:
-            form.add_error(None, error)
+        except Invalid as error:
+            form_add_invalid(form, error)
         else:
             return _one_time_secret(
                 request,
@@ -125,7 +126,7 @@ def key_update(request, access: OrgAccess, key_id: str):
     if request.method != "POST":
         return redirect(f"{key.get_absolute_url()}?edit=1")
     if not rights.edit:
-        raise PermissionDenied(rights.refusal(EDIT))
+        raise Refused(rights.refusal(EDIT))
     key_status = key.status_at(now)
     form = KeyForm.for_key(key, data=request.POST)
     if form.is_valid():
@@ -136,8 +137,8 @@ def key_update(request, access: OrgAccess, key_id: str):
                 attributes=form.attributes(),
                 now=now,
             )
-        except ValidationError as error:
-            form.add_error(None, error)
+        except Invalid as error:
+            form_add_invalid(form, error)
         else:
             for warning in saved.warnings:
                 messages.warning(request, warning)
@@ -163,7 +164,7 @@ def key_rotate(request, access: OrgAccess, key_id: str):
     now = timezone.now()
     key, rights = _key_and_rights(request, access, key_id, now)
     if not rights.rotate:
-        raise PermissionDenied(rights.refusal(ROTATE))
+        raise Refused(rights.refusal(ROTATE))
     form = RotateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         issued = services.key_rotate(
@@ -202,7 +203,7 @@ def key_revoke(request, access: OrgAccess, key_id: str):
     now = timezone.now()
     key, rights = _key_and_rights(request, access, key_id, now)
     if not rights.revoke:
-        raise PermissionDenied(rights.refusal(REVOKE))
+        raise Refused(rights.refusal(REVOKE))
     if request.method == "POST":
         services.key_revoke(key=key, actor=Actor.for_request(request), now=now)
         messages.success(request, f"Revoked {key.name}: its secret no longer works anywhere.")

@@ -10,8 +10,8 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
 from members import services
-from members.errors import AccountExists
 from members.forms import EmailPasswordResetForm, SignupForm, ThrottledLoginForm
+from prism_site.errors import Conflict
 from prism_site.http import safe_next_path
 
 
@@ -28,7 +28,7 @@ def signup(request):
                 password=form.cleaned_data["password"],
                 display_name=form.cleaned_data["display_name"],
             )
-        except AccountExists:
+        except Conflict:
             form.add_error("email", SignupForm.EMAIL_TAKEN)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")

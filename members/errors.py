@@ -1,10 +1,9 @@
-"""The errors account and invitation services raise; views and the API turn them into messages
-and statuses."""
+"""The one error with details only invitations have; it is a Refused (prism_site.errors)."""
 
-from orgs.errors import ActionRefused
+from prism_site.errors import Refused
 
 
-class InvitationUnusable(ActionRefused):
+class InvitationUnusable(Refused):
     """The invitation link cannot be used: `reason` says why, the message says what to do."""
 
     NOT_FOUND = "not_found"
@@ -15,18 +14,5 @@ class InvitationUnusable(ActionRefused):
     NO_LONGER_VALID = "no_longer_valid"
 
     def __init__(self, message: str, *, reason: str):
-        super().__init__(message)
+        super().__init__(message, code=f"invitation_{reason}")
         self.reason = reason
-
-
-class InvitationLimitReached(Exception):
-    """Too many invitations in the last 24 hours; answer 429 with Retry-After."""
-
-    def __init__(self, message: str, *, retry_after_seconds: int):
-        super().__init__(message)
-        self.message = message
-        self.retry_after_seconds = retry_after_seconds
-
-
-class AccountExists(Exception):
-    """An account with this address exists, perhaps created a moment ago by a concurrent sign-up."""

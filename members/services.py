@@ -20,12 +20,10 @@ from django.utils import timezone
 
 from keys.permissions import own_key_rights_revoke
 from members.emails import link_token
-from members.errors import AccountExists, InvitationLimitReached
 from members.models import Invitation, InvitationEmail, User, token_digest
 from members.selectors import invitation_for_token, invitation_refusal
 from members.tasks import invitation_emails_send
 from orgs import audit
-from orgs.errors import ActionRefused
 from orgs.models import Membership, Organization, membership_sort_key
 from orgs.permissions import membership_permissions_sync, organization_permissions
 from orgs.roles import Capability, Role, assignable_roles, capability_needed_to_manage
@@ -33,6 +31,11 @@ from orgs.selectors import organization_lock
 from orgs.services import membership_add
 from prism_site.actor import Actor
 from prism_site.addresses import EMAIL_MAX_LENGTH, normalize_email
+from prism_site.errors import Conflict, NotFound, RateLimited, Refused
+
+# Gone, or in another organization: either way not found here.
+NO_SUCH_MEMBER = "That person is not a member of this organization."
+NO_SUCH_INVITATION = "That invitation does not exist in this organization."
 
 
 def _locked_membership(organization: Organization, membership_id: int) -> Membership:
@@ -42,7 +45,7 @@ def _locked_membership(organization: Organization, membership_id: int) -> Member
         .first()
     )
     if membership is None:
-        raise ActionRefused("That person is no longer a member of this organization.")
+        raise NotFound(NO_SUCH_MEMBER)
     return membership
 
 
@@ -52,8 +55,13 @@ def _check_actor_may_manage(*, user, organization: Organization, roles: list[str
         needed = capability_needed_to_manage(role)
         if needed.value not in permissions:
             if Role(role) == Role.OWNER:
-                raise ActionRefused("Only an Owner can grant, change or remove the Owner role.")
-            raise ActionRefused("Your role does not allow changing members' roles.")
+                raise Refused(
+                    "Only an Owner can grant, change or remove the Owner role.",
+                    capability=needed.value,
+                )
+            raise Refused(
+                "Your role does not allow changing members' roles.", capability=needed.value
+            )
 
 
 def _refuse_if_last_owner(organization: Organization, membership: Membership, doing: str):
@@ -61,7 +69,7 @@ def _refuse_if_last_owner(organization: Organization, membership: Membership, do
         return
     owners = Membership.objects.filter(organization=organization, role=Role.OWNER).count()
     if owners <= 1:
-        raise ActionRefused(
+        raise Refused(
             f"An organization needs at least one Owner: make someone else Owner before {doing}."
         )
 
@@ -78,7 +86,7 @@ def membership_change_role(
     membership = _locked_membership(organization, membership_id)
     new_role = Role(role)
     if membership.user_id == actor.user_id:
-        raise ActionRefused("You cannot change your own role; ask another Owner or Admin.")
+        raise Refused("You cannot change your own role; ask another Owner or Admin.")
     _check_actor_may_manage(
         user=actor.user, organization=organization, roles=[membership.role, new_role]
     )
@@ -101,11 +109,14 @@ def membership_change_role(
 
 
 @transaction.atomic
-def membership_remove(*, organization: Organization, membership_id: int, actor: Actor) -> None:
+def membership_remove(
+    *, organization: Organization, membership_id: int, actor: Actor
+) -> Membership:
+    """Remove a member; returns the removed membership (its user still loaded) for messages."""
     organization = organization_lock(organization)
     membership = _locked_membership(organization, membership_id)
     if membership.user_id == actor.user_id:
-        raise ActionRefused("To remove yourself, use Leave organization.")
+        raise Refused("To remove yourself, use Leave organization.")
     _check_actor_may_manage(user=actor.user, organization=organization, roles=[membership.role])
     _refuse_if_last_owner(organization, membership, "removing the last one")
     _delete_membership(membership, organization)
@@ -116,6 +127,7 @@ def membership_remove(*, organization: Organization, membership_id: int, actor: 
         target=membership.user.email,
         details={"role": membership.role},
     )
+    return membership
 
 
 @transaction.atomic
@@ -124,7 +136,7 @@ def membership_leave(*, organization: Organization, actor: Actor) -> None:
     user = actor.user
     membership = Membership.objects.filter(organization=organization, user=user).first()
     if membership is None:
-        raise ActionRefused("You are not a member of this organization.")
+        raise Refused("You are not a member of this organization.")
     _refuse_if_last_owner(organization, membership, "leaving")
     _delete_membership(membership, organization)
     audit.record(
@@ -205,9 +217,12 @@ def _new_link() -> tuple[str, str, str]:
 def _check_actor_may_invite(*, user, organization: Organization, role: str) -> None:
     permissions = organization_permissions(user, organization)
     if Capability.MANAGE_MEMBERS.value not in permissions:
-        raise ActionRefused("Your role does not allow inviting members.")
+        raise Refused(
+            "Your role does not allow inviting members.",
+            capability=Capability.MANAGE_MEMBERS.value,
+        )
     if Role(role) not in assignable_roles(permissions):
-        raise ActionRefused(
+        raise Refused(
             f"You cannot invite someone as {Role(role).label}: only an Owner can invite an Owner."
         )
 
@@ -287,7 +302,7 @@ def invitation_addresses(emails: str | Iterable[str]) -> list[str]:
     return addresses
 
 
-def _limit_refusal(rows, *, excess: int, message: str) -> InvitationLimitReached:
+def _limit_refusal(rows, *, excess: int, message: str) -> RateLimited:
     """Refusal saying when enough of the counted emails age out of the window."""
     oldest = list(rows.order_by("created_at").values_list("created_at", flat=True)[:excess])
     # Fewer counted rows than the excess: the request alone is over the limit.
@@ -295,7 +310,7 @@ def _limit_refusal(rows, *, excess: int, message: str) -> InvitationLimitReached
     seconds = max(60, int(wait.total_seconds()) + 1)
     hours, minutes = divmod((seconds + 59) // 60, 60)
     later = f"{hours} h {minutes} min" if hours else f"{minutes} min"
-    return InvitationLimitReached(
+    return RateLimited(
         f"{message} Try again later (in about {later}).", retry_after_seconds=seconds
     )
 
@@ -502,11 +517,11 @@ def _open_invitation(organization: Organization, invitation_id: int) -> Invitati
         .first()
     )
     if invitation is None:
-        raise ActionRefused("That invitation does not exist in this organization.")
+        raise NotFound(NO_SUCH_INVITATION)
     if invitation.accepted_at:
-        raise ActionRefused(f"The invitation to {invitation.email} was already accepted.")
+        raise Refused(f"The invitation to {invitation.email} was already accepted.")
     if invitation.revoked_at:
-        raise ActionRefused(f"The invitation to {invitation.email} was already revoked.")
+        raise Refused(f"The invitation to {invitation.email} was already revoked.")
     return invitation
 
 
@@ -525,7 +540,7 @@ def invitation_resend(
     invitation = _open_invitation(organization, invitation_id)
     _check_actor_may_invite(user=actor.user, organization=organization, role=invitation.role)
     if Membership.objects.filter(organization=organization, user__email=invitation.email).exists():
-        raise ActionRefused(
+        raise Refused(
             f"{invitation.email} is already a member of {organization.name}: revoke the "
             "invitation instead."
         )
@@ -634,13 +649,14 @@ def invitation_accept(*, token: str, actor: Actor) -> InvitationAcceptance:
 
 @transaction.atomic
 def account_create(*, email: str, password: str, display_name: str = "") -> User:
-    """A new account. Raises AccountExists when the address is taken, also when a concurrent
-    sign-up with the same address won between the form's check and this insert."""
+    """A new account. Raises Conflict (code `account_exists`) when the address is taken, also
+    when a concurrent sign-up with the same address won between the form's check and this
+    insert."""
     try:
         with transaction.atomic():
             return User.objects.create_user(email, password, display_name=display_name)
     except IntegrityError:
-        raise AccountExists(email) from None
+        raise Conflict(f"An account with {email} already exists.", code="account_exists") from None
 
 
 def account_create_for_invitation(*, invitation: Invitation, password: str, display_name: str = ""):

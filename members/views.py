@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,20 +17,21 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from members import selectors, services
-from members.errors import AccountExists, InvitationLimitReached, InvitationUnusable
+from members.errors import InvitationUnusable
 from members.invitation_forms import (
     InvitationForm,
     InvitationSignupForm,
     MemberFilterForm,
     RoleChangeForm,
 )
-from members.models import Invitation, User
+from members.models import User
 from orgs.access import OrgAccess, org_view
-from orgs.errors import ActionRefused
 from orgs.models import Membership
 from orgs.roles import Capability, Role, assignable_roles, capability_needed_to_manage
 from orgs.selectors import member_count
 from prism_site.actor import Actor
+from prism_site.error_responses import error_response
+from prism_site.errors import Conflict, DomainError, Invalid, RateLimited, Refused
 from prism_site.paging import COUNT_LIMIT, count_up_to
 
 PAGE = "members/list.html"
@@ -157,44 +157,19 @@ def _row_context(access: OrgAccess, membership: Membership) -> dict:
     }
 
 
-def _refused(request, access: OrgAccess, message: str, *, status: int = 403):
-    """A refusal the person sees: a toast for htmx (the element keeps its state), else the page
-    with the reason on top."""
-    if request.htmx:
-        messages.error(request, message)
-        response = HttpResponse(status=status)
-        return trigger_client_event(response, "closeDialog", {})
-    return render(request, PAGE, _page_context(request, access, refusal=message), status=status)
+def _refused(request, access: OrgAccess, error: DomainError, form=None):
+    """A refusal the person sees (status from the error): a toast for htmx, else this page with
+    the reason on top; a plain invite post keeps what was typed, with the reason on it."""
 
+    def page(message: str, status: int):
+        if form is not None:
+            form.add_error(None, message)
+            return render(
+                request, PAGE, _page_context(request, access, invite_form=form), status=status
+            )
+        return render(request, PAGE, _page_context(request, access, refusal=message), status=status)
 
-def _limit_reached(request, access: OrgAccess, error: InvitationLimitReached, form=None):
-    """429 with Retry-After; a plain invite post keeps what was typed, with the reason on it."""
-    if request.htmx or form is None:
-        response = _refused(request, access, error.message, status=429)
-    else:
-        form.add_error(None, error.message)
-        context = _page_context(request, access, invite_form=form)
-        response = render(request, PAGE, context, status=429)
-    response["Retry-After"] = str(error.retry_after_seconds)
-    return response
-
-
-# Another org's membership or invitation is not found here (SPEC §2), and neither is one that
-# is gone: a 404 that still says why. A race inside this org stays the service's refusal.
-NO_SUCH_MEMBER = "That person is not a member of this organization."
-NO_SUCH_INVITATION = "That invitation does not exist in this organization."
-
-
-def _membership_here(access: OrgAccess, membership_id: int) -> Membership | None:
-    return (
-        Membership.objects.select_related("user")
-        .filter(organization=access.organization, pk=membership_id)
-        .first()
-    )
-
-
-def _invitation_here(access: OrgAccess, invitation_id: int) -> bool:
-    return Invitation.objects.filter(organization=access.organization, pk=invitation_id).exists()
+    return error_response(request, error, page=page)
 
 
 def _back_to_list(access: OrgAccess):
@@ -214,11 +189,11 @@ def member_list(request, access: OrgAccess):
 @require_POST
 @org_view(Capability.MANAGE_MEMBERS)
 def member_change_role(request, access: OrgAccess, membership_id: int):
-    if _membership_here(access, membership_id) is None:
-        return _refused(request, access, NO_SUCH_MEMBER, status=404)
     form = RoleChangeForm(request.POST)
     if not form.is_valid():
-        return _refused(request, access, form.errors["role"][0], status=400)
+        return _refused(
+            request, access, Invalid(form.errors["role"][0], errors={"role": form.errors["role"]})
+        )
     try:
         membership = services.membership_change_role(
             organization=access.organization,
@@ -226,8 +201,8 @@ def member_change_role(request, access: OrgAccess, membership_id: int):
             role=form.cleaned_data["role"],
             actor=Actor.for_request(request),
         )
-    except ActionRefused as refusal:
-        return _refused(request, access, refusal.message)
+    except DomainError as error:
+        return _refused(request, access, error)
     messages.success(request, f"{membership.user.email} is now {membership.get_role_display()}.")
     if request.htmx:
         return render(request, f"{PAGE}#member-row", _row_context(access, membership))
@@ -237,19 +212,15 @@ def member_change_role(request, access: OrgAccess, membership_id: int):
 @require_POST
 @org_view(Capability.MANAGE_MEMBERS)
 def member_remove(request, access: OrgAccess, membership_id: int):
-    membership = _membership_here(access, membership_id)
-    if membership is None:
-        return _refused(request, access, NO_SUCH_MEMBER, status=404)
-    email = membership.user.email
     try:
-        services.membership_remove(
+        removed = services.membership_remove(
             organization=access.organization,
             membership_id=membership_id,
             actor=Actor.for_request(request),
         )
-    except ActionRefused as refusal:
-        return _refused(request, access, refusal.message)
-    messages.success(request, f"Removed {email} from {access.organization.name}.")
+    except DomainError as error:
+        return _refused(request, access, error)
+    messages.success(request, f"Removed {removed.user.email} from {access.organization.name}.")
     if request.htmx:
         # The row swaps out; the member counter updates out of band.
         response = render(
@@ -269,8 +240,8 @@ def member_leave(request, access: OrgAccess):
         services.membership_leave(
             organization=access.organization, actor=Actor.for_request(request)
         )
-    except ActionRefused as refusal:
-        return _refused(request, access, refusal.message)
+    except DomainError as error:
+        return _refused(request, access, error)
     request.session.pop("last_org", None)
     messages.success(request, f"You left {name}.")
     if request.htmx:
@@ -300,10 +271,10 @@ def invitation_create(request, access: OrgAccess):
                 actor=Actor.for_request(request),
                 base_url=_base_url(request),
             )
-        except InvitationLimitReached as error:
-            return _limit_reached(request, access, error, form)
-        except ActionRefused as refusal:
-            return _refused(request, access, refusal.message)
+        except RateLimited as error:
+            return _refused(request, access, error, form)
+        except DomainError as error:
+            return _refused(request, access, error)
         except ValidationError as error:
             form.add_error("emails", error)
         else:
@@ -312,7 +283,7 @@ def invitation_create(request, access: OrgAccess):
                 for _, reason in batch.refused:
                     form.add_error("emails", f"emails: {reason}")
             elif batch.refused and not batch.issued and not batch.already_members:
-                return _refused(request, access, _refusals_message(batch))
+                return _refused(request, access, Refused(_refusals_message(batch)))
             else:
                 _report_batch(request, batch, form.cleaned_data["role"])
                 if request.htmx:
@@ -343,10 +314,8 @@ def _refusals_message(batch: services.InvitationBatch) -> str:
 def _invitation_action(request, access: OrgAccess, action, success_message):
     try:
         invitation = action()
-    except InvitationLimitReached as error:
-        return _limit_reached(request, access, error)
-    except ActionRefused as refusal:
-        return _refused(request, access, refusal.message)
+    except DomainError as error:
+        return _refused(request, access, error)
     messages.success(request, success_message(invitation))
     if request.htmx:
         return _invitations_section(request, access)
@@ -357,8 +326,6 @@ def _invitation_action(request, access: OrgAccess, action, success_message):
 @require_POST
 @org_view(Capability.MANAGE_MEMBERS)
 def invitation_resend(request, access: OrgAccess, invitation_id: int):
-    if not _invitation_here(access, invitation_id):
-        return _refused(request, access, NO_SUCH_INVITATION, status=404)
     return _invitation_action(
         request,
         access,
@@ -377,8 +344,6 @@ def invitation_resend(request, access: OrgAccess, invitation_id: int):
 @require_POST
 @org_view(Capability.MANAGE_MEMBERS)
 def invitation_revoke(request, access: OrgAccess, invitation_id: int):
-    if not _invitation_here(access, invitation_id):
-        return _refused(request, access, NO_SUCH_INVITATION, status=404)
     return _invitation_action(
         request,
         access,
@@ -499,7 +464,7 @@ def invitation_signup(request, token: str):
                 password=form.cleaned_data["password"],
                 display_name=form.cleaned_data["display_name"],
             )
-        except AccountExists:
+        except Conflict:
             messages.info(request, f"{invitation.email} already has an account: sign in to accept.")
             return redirect_to_login(detail_url)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")

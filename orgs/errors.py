@@ -1,16 +1,6 @@
 """Errors with details only the orgs domain has; each is one of the kinds in prism_site.errors."""
 
-from django.core.exceptions import PermissionDenied
-
 from prism_site.errors import Conflict
-
-
-class ActionRefused(PermissionDenied):
-    """A rule of SPEC §2 forbids this action; the message says which and what to do instead."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class ConfigConflict(Conflict):

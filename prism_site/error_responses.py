@@ -65,6 +65,14 @@ def error_response(request, error: DomainError, *, page=None, status: int | None
     return response
 
 
+def form_add_invalid(form, error: Invalid) -> None:
+    """Put each message beside its field (the first part of its path), the rest above the form;
+    the form then re-renders with them, as any validation error does."""
+    for path, texts in error.errors.items():
+        name = path.split(".")[0] if path else None
+        form.add_error(name if name in form.fields else None, texts)
+
+
 class DomainErrorMiddleware:
     """A domain error no view handled becomes its status and the error page, never a 500."""
 

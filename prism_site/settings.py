@@ -88,10 +88,21 @@ TEMPLATES = [
     },
 ]
 
+# Persistent connections: opening one per request costs more than most pages (a PostgreSQL
+# connection is a new server process). The health check before reuse drops a connection the
+# server closed meanwhile, instead of failing the request on it.
+try:
+    DATABASE_CONN_MAX_AGE = int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))
+except ValueError:
+    raise ImproperlyConfigured(
+        "DATABASE_CONN_MAX_AGE: must be a whole number of seconds to keep a database connection "
+        f"open (0 opens one per request), not {os.environ['DATABASE_CONN_MAX_AGE']!r}"
+    ) from None
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        conn_max_age=DATABASE_CONN_MAX_AGE,
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -8,12 +8,12 @@ from decimal import Decimal
 
 import pydantic
 import pytest
-from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from keys.models import VirtualKey
 from keys.services import KeyAttributes, key_create, key_update
 from prism_site.actor import Actor
+from prism_site.errors import Invalid
 from tests.keys.conftest import make_key
 
 HTMX = {"HX-Request": "true"}
@@ -175,17 +175,17 @@ def test_a_budget_the_column_holds_is_saved(client, organization, owner, value):
 def test_the_services_refuse_what_the_columns_cannot_hold(organization, owner, attributes, field):
     """Callers other than the page (the API with a request body, scripts) get the same field
     errors; a script building the attributes itself is refused at that moment, naming the field."""
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(Invalid) as refused:
         key_create(
             organization=organization,
             actor=Actor(owner),
             attributes={"name": "direct", **attributes},
         )
-    assert field in refused.value.message_dict
+    assert field in refused.value.errors
     key = make_key(organization, owner, name="kept").key
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(Invalid) as refused:
         key_update(key=key, actor=Actor(owner), attributes={"name": "kept", **attributes})
-    assert field in refused.value.message_dict
+    assert field in refused.value.errors
     assert VirtualKey.objects.count() == 1
     with pytest.raises(pydantic.ValidationError) as refused:
         KeyAttributes(**{"name": "direct", **attributes})

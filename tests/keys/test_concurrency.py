@@ -4,13 +4,13 @@ rotations leave exactly one current secret with every old one retired (row locks
 import threading
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.db import connection
 
 from keys.models import RetiredSecret, VirtualKey
 from keys.secrets import lookup
 from keys.services import KeyAttributes, key_create, key_rotate
 from prism_site.actor import Actor
+from prism_site.errors import Invalid
 from tests.factories import make_organization, make_user
 from tests.keys.conftest import make_key
 
@@ -58,7 +58,7 @@ def test_concurrent_creates_with_one_name_make_one_key():
             organization=organization, actor=Actor(owner), attributes=KeyAttributes(name="shared")
         )
     )
-    refused = [o for o in outcomes if isinstance(o, ValidationError)]
+    refused = [o for o in outcomes if isinstance(o, Invalid)]
     assert len(refused) == THREADS - 1
     assert all("already called shared" in str(error) for error in refused)
     assert VirtualKey.objects.filter(organization=organization, name="shared").count() == 1

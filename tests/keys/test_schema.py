@@ -124,7 +124,7 @@ def test_the_name_is_trimmed_and_between_1_and_100_characters():
     assert problems(name="x" * 101) == {"name": "name: use at most 100 characters."}
     with pytest.raises(KeyAttributesInvalid) as refused:
         KeyAttributes.checked({})
-    assert refused.value.message_dict == {"name": [given]}
+    assert refused.value.errors == {"name": [given]}
 
 
 @pytest.mark.parametrize(
@@ -211,7 +211,7 @@ def test_a_json_body_is_read_and_every_problem_named_by_its_path():
         "expires_at": "include the time zone, such as 2030-01-31T12:00:00Z.",
     }
     # The page's form reads the same errors by field.
-    assert refused.value.message_dict["allowed_models"] == ["allowed_models: must be text."]
+    assert refused.value.errors["allowed_models"] == ["allowed_models: must be text."]
 
 
 def test_the_schema_describes_the_body_for_the_api_docs():
@@ -246,7 +246,7 @@ def test_the_org_rules_answer_beside_the_fields_own_errors():
             },
             rules=rules("member", offered=frozenset({"gpt-4o"}), taken={"checkout"}),
         )
-    messages = refused.value.message_dict
+    messages = refused.value.errors
     assert set(messages) == {"name", "scopes", "expires_at", "allowed_models", "allowed_ips"}
     assert messages["name"][0].startswith("name: another active key is already called Checkout")
     assert messages["scopes"][0].startswith("scopes: the admin scope acts with its creator's")
@@ -288,4 +288,4 @@ def test_an_edit_may_keep_a_past_expiry_but_not_set_one():
 def problems_with(given: KeyRules, **attributes) -> set[str]:
     with pytest.raises(KeyAttributesInvalid) as refused:
         KeyAttributes.checked(attributes, rules=given)
-    return set(refused.value.message_dict)
+    return set(refused.value.errors)

@@ -18,23 +18,23 @@ from keys.permissions import admin_scope_capabilities, own_key_permissions
 from keys.secrets import lookup
 from keys.services import KeyAttributes, key_create, key_revoke, key_rotate, key_update
 from members.services import membership_change_role
-from orgs.errors import ActionRefused
 from orgs.models import AuditEvent, Membership
 from orgs.roles import Capability, Role
 from prism_site.actor import Actor
+from prism_site.errors import Invalid, Refused
 from tests.factories import add_member, make_organization
 from tests.keys.conftest import make_key, set_org_config
 
 
 def errors_of(excinfo) -> dict[str, list[str]]:
-    return excinfo.value.message_dict
+    return excinfo.value.errors
 
 
 def attempt(organization, actor, **attributes):
     """Create a key from these attributes as the API would pass them (a request body), and
     return the field errors: every problem in one answer."""
     attributes.setdefault("name", "service")
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         key_create(organization=organization, actor=Actor(actor), attributes=attributes)
     return errors_of(excinfo)
 
@@ -157,7 +157,7 @@ def test_metadata_must_be_text(organization, owner):
 
 
 def test_viewer_cannot_create_keys(organization, viewer):
-    with pytest.raises(ActionRefused):
+    with pytest.raises(Refused):
         make_key(organization, viewer)
 
 
@@ -187,7 +187,7 @@ def test_admin_scope_acts_with_the_creators_current_role(organization, owner, ad
 
 def test_admin_cannot_add_the_admin_scope_to_a_members_key(organization, admin, member):
     key = make_key(organization, member).key
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         key_update(
             key=key, actor=Actor(admin), attributes=KeyAttributes(name=key.name, scopes=["admin"])
         )
@@ -198,7 +198,7 @@ def test_admin_cannot_add_the_admin_scope_to_an_owners_key(organization, owner, 
     # The scope would act with the Owner's role: manage_owners, manage_organization.
     key = make_key(organization, owner).key
     audited = AuditEvent.objects.count()
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         key_update(
             key=key,
             actor=Actor(admin),
@@ -217,7 +217,7 @@ def test_admin_cannot_rotate_an_owners_admin_scoped_key_but_may_revoke_it(
 ):
     issued = make_key(organization, owner, scopes=["gateway", "admin"])
     key = issued.key
-    with pytest.raises(ActionRefused, match="acts with its creator's role"):
+    with pytest.raises(Refused, match="acts with its creator's role"):
         key_rotate(key=key, actor=Actor(admin), grace="none")
     key.refresh_from_db()
     assert key.rotated_at is None and lookup(issued.secret).usable
@@ -236,7 +236,7 @@ def test_the_check_reads_the_creators_current_role(organization, owner, admin):
     membership_change_role(
         organization=organization, membership_id=membership.pk, role=Role.OWNER, actor=Actor(owner)
     )
-    with pytest.raises(ActionRefused, match="acts with its creator's role"):
+    with pytest.raises(Refused, match="acts with its creator's role"):
         key_rotate(key=key, actor=Actor(admin), grace="none")
 
 
@@ -266,16 +266,16 @@ def test_member_rotates_and_revokes_own_keys_only(organization, owner, member):
     own = make_key(organization, member, name="mine").key
     others = make_key(organization, owner, name="owners").key
     key_rotate(key=own, actor=Actor(member), grace="none")
-    with pytest.raises(ActionRefused, match="only keys you created"):
+    with pytest.raises(Refused, match="only keys you created"):
         key_rotate(key=others, actor=Actor(member), grace="none")
-    with pytest.raises(ActionRefused, match="only keys you created"):
+    with pytest.raises(Refused, match="only keys you created"):
         key_revoke(key=others, actor=Actor(member))
     key_revoke(key=own, actor=Actor(member))
 
 
 def test_member_cannot_edit_even_own_keys(organization, member):
     key = make_key(organization, member).key
-    with pytest.raises(ActionRefused, match="Only Admins and Owners can edit keys"):
+    with pytest.raises(Refused, match="Only Admins and Owners can edit keys"):
         key_update(key=key, actor=Actor(member), attributes=KeyAttributes(name="renamed"))
 
 
@@ -297,31 +297,31 @@ def test_demoted_creator_loses_own_key_rights_on_the_next_request(organization, 
     membership_change_role(
         organization=organization, membership_id=membership.pk, role=Role.VIEWER, actor=Actor(owner)
     )
-    with pytest.raises(ActionRefused):
+    with pytest.raises(Refused):
         key_revoke(key=key, actor=Actor(member))
 
 
 def test_revoked_keys_cannot_be_rotated_edited_or_revoked_again(organization, owner):
     key = make_key(organization, owner).key
     key_revoke(key=key, actor=Actor(owner))
-    with pytest.raises(ActionRefused, match="already revoked"):
+    with pytest.raises(Refused, match="already revoked"):
         key_rotate(key=key, actor=Actor(owner), grace="none")
-    with pytest.raises(ActionRefused, match="already revoked"):
+    with pytest.raises(Refused, match="already revoked"):
         key_revoke(key=key, actor=Actor(owner))
-    with pytest.raises(ActionRefused):
+    with pytest.raises(Refused):
         key_update(key=key, actor=Actor(owner), attributes=KeyAttributes(name="again"))
 
 
 def test_expired_keys_are_not_rotated(organization, owner):
     now = timezone.now()
     key = make_key(organization, owner, expires_at=now + timedelta(minutes=1)).key
-    with pytest.raises(ActionRefused, match="has expired"):
+    with pytest.raises(Refused, match="has expired"):
         key_rotate(key=key, actor=Actor(owner), grace="none", now=now + timedelta(minutes=2))
 
 
 def test_rotate_refuses_an_unknown_grace(organization, owner):
     key = make_key(organization, owner).key
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         key_rotate(key=key, actor=Actor(owner), grace="2d")
     assert errors_of(excinfo)["grace"] == ["grace: must be one of none, 1h, 24h, 7d."]
 
@@ -337,7 +337,7 @@ def test_an_expired_key_can_be_edited_to_extend_it(organization, owner):
         attributes=KeyAttributes(name="renamed", expires_at=key.expires_at),
         now=later,
     )
-    with pytest.raises(ValidationError):
+    with pytest.raises(Invalid):
         key_update(
             key=key,
             actor=Actor(owner),
@@ -414,5 +414,5 @@ def test_an_edit_that_changes_nothing_writes_no_audit_entry(organization, owner)
 def test_other_orgs_members_have_no_rights(organization, owner, outsider):
     key = make_key(organization, owner).key
     add_member(make_organization("Third"), Role.OWNER, outsider)
-    with pytest.raises(ActionRefused):
+    with pytest.raises(Refused):
         key_revoke(key=key, actor=Actor(outsider))

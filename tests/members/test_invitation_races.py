@@ -6,13 +6,13 @@ import threading
 import pytest
 from django.db import connection
 
-from members.errors import InvitationLimitReached, InvitationUnusable
+from members.errors import InvitationUnusable
 from members.models import Invitation, InvitationEmail
 from members.services import invitation_accept, invitation_revoke, invitations_send
-from orgs.errors import ActionRefused
 from orgs.models import Membership
 from orgs.roles import Role
 from prism_site.actor import Actor
+from prism_site.errors import DomainError, RateLimited
 from tests.factories import add_member, make_organization, make_user
 from tests.members.helpers import BASE_URL, invite
 
@@ -36,7 +36,7 @@ def race(count: int, attempt) -> tuple[list, list, list]:
         try:
             barrier.wait()
             results.append(attempt(index))
-        except (ActionRefused, InvitationLimitReached) as refusal:
+        except DomainError as refusal:
             refusals.append(refusal)
         except Exception as error:  # noqa: BLE001 - anything else is the failure we look for
             errors.append(repr(error))
@@ -124,7 +124,7 @@ def test_concurrent_invites_never_pass_the_org_limit():
 
     assert errors == []
     assert (len(results), len(refusals)) == (5, 5)
-    assert all(isinstance(r, InvitationLimitReached) for r in refusals)
+    assert all(isinstance(r, RateLimited) for r in refusals)
     assert InvitationEmail.objects.filter(organization=organization).count() == 100
 
 

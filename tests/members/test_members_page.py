@@ -14,11 +14,11 @@ from django.utils import timezone
 import members.services
 from members.models import Invitation
 from orgs import audit
-from orgs.errors import ActionRefused
 from orgs.models import AuditEvent, Membership
 from orgs.roles import Role
 from orgs.selectors import AUDIT_PAGE_SIZE
 from prism_site.actor import Actor
+from prism_site.errors import Refused
 from tests.factories import add_member, make_user
 from tests.members.helpers import invite, membership_of
 
@@ -522,7 +522,7 @@ def test_a_member_who_left_meanwhile_is_still_a_refusal_with_a_reason(
     """The row exists when the page checks it, and is gone when the service locks the org."""
 
     def left_meanwhile(**kwargs):
-        raise ActionRefused("That person is no longer a member of this organization.")
+        raise Refused("That person is no longer a member of this organization.")
 
     monkeypatch.setattr(members.services, "membership_remove", left_meanwhile)
     client.force_login(owner)

@@ -7,11 +7,11 @@ import pytest
 from django.db import connection
 
 from members.services import membership_change_role, membership_leave, membership_remove
-from orgs.errors import ActionRefused
 from orgs.models import Membership
 from orgs.permissions import organization_permissions
 from orgs.roles import Role
 from prism_site.actor import Actor
+from prism_site.errors import DomainError
 from tests.factories import add_member, make_organization, make_user
 
 THREADS = 20
@@ -58,7 +58,7 @@ def test_concurrent_owner_changes_keep_an_owner(round_number):
         try:
             barrier.wait()
             _attempt(organization, actor.user, target.pk, action)
-        except ActionRefused as refusal:
+        except DomainError as refusal:
             refused.append(refusal.message)
         except Exception as error:  # noqa: BLE001 - any other error is the failure we look for
             unexpected.append(repr(error))
