@@ -117,9 +117,11 @@ class VirtualKey(models.Model):
     class Meta:
         permissions = KeyPermission.choices
         indexes = [
-            models.Index(fields=["organization", "-id"], name="key_org_newest"),
+            # The inventory's order (newest first), for the org and for "created by me".
+            models.Index(fields=["organization", "-created_at", "-id"], name="key_org_newest"),
             models.Index(
-                fields=["organization", "created_by", "-id"], name="key_org_creator_newest"
+                fields=["organization", "created_by", "-created_at", "-id"],
+                name="key_org_creator_newest",
             ),
         ]
         constraints = [

@@ -10,6 +10,7 @@ from keys.policy import OrgLimits, org_limits_from_config
 from keys.secrets import PUBLIC_ID_LENGTH, PUBLIC_ID_PREFIX
 from orgs.selectors import organization_config
 from prism_site.errors import NotFound
+from prism_site.paging import Keyset, Page
 
 KEY_PAGE_SIZE = 50
 # A key of another org is as absent as none.
@@ -27,7 +28,11 @@ class InventoryRow:
 @dataclass(frozen=True)
 class InventoryPage:
     rows: list[InventoryRow]
-    next_before: int | None
+    page: Page
+
+
+# Newest first, through the org's (organization, -created_at, -id) index.
+INVENTORY_ORDER = Keyset("keys", ("-created_at", "-id"))
 
 
 def key_inventory_page(
@@ -38,27 +43,23 @@ def key_inventory_page(
     now: datetime,
     status: str | None = None,
     created_by=None,
-    before_id: int | None = None,
+    cursor: str | None = None,
     size: int = KEY_PAGE_SIZE,
 ) -> InventoryPage:
-    """Newest first, keyset-paginated on id (two queries whatever the number of keys, and one
-    more when the page holds admin-scoped keys of other creators)."""
+    """Newest first, by keyset (two queries whatever the number of keys, and one more when the
+    page holds admin-scoped keys of other creators)."""
     keys = (
         VirtualKey.objects.filter(organization=organization)
         .with_status(status or "", now)
         .select_related("created_by")
-        .order_by("-id")
     )
     if created_by is not None:
         keys = keys.filter(created_by=created_by)
-    if before_id is not None:
-        keys = keys.filter(id__lt=before_id)
-    page = list(keys[: size + 1])
-    next_before = page[size - 1].id if len(page) > size else None
-    page = page[:size]
+    keyset = INVENTORY_ORDER.page(keys, cursor, size=size)
+    page = keyset.rows
     rights = member_key_rights(user, page, capabilities=capabilities, now=now)
     rows = [InventoryRow(key=key, status=key.status_at(now), rights=rights[key.pk]) for key in page]
-    return InventoryPage(rows=rows, next_before=next_before)
+    return InventoryPage(rows=rows, page=keyset)
 
 
 def key_in_organization(organization, public_id: str) -> VirtualKey:

@@ -50,12 +50,11 @@ def key_list(request, access: OrgAccess):
         now=now,
         status=chosen.get("status") or None,
         created_by=request.user if chosen.get("mine") else None,
-        before_id=chosen.get("before"),
+        cursor=request.GET.get("cursor"),
     )
     context = {
         "page": page,
         "filters": filters if filters.is_bound else KeyFilterForm(),
-        "is_first_page": not chosen.get("before"),
         "filtered": bool(chosen.get("status") or chosen.get("mine")),
     }
     if request.htmx and not request.htmx.boosted:

@@ -57,24 +57,12 @@ class MemberFilterForm(forms.Form):
     role = forms.ChoiceField(
         required=False, choices=[("", "All roles"), *Role.choices], label="Role"
     )
-    page = forms.IntegerField(required=False, min_value=1)
 
-    def values(self) -> tuple[str, str, int]:
+    def values(self) -> tuple[str, str]:
         if not self.is_bound or not self.is_valid():
-            return "", "", 1
+            return "", ""
         data = self.cleaned_data
-        return (data.get("q") or "").strip(), data.get("role") or "", data.get("page") or 1
-
-
-class PendingInvitationsForm(forms.Form):
-    """Which page of pending invitations: those older than this invitation id (keyset)."""
-
-    invitations_older_than = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-
-    def older_than(self) -> int | None:
-        if not self.is_valid():
-            return None
-        return self.cleaned_data["invitations_older_than"]
+        return (data.get("q") or "").strip(), data.get("role") or ""
 
 
 class InvitationSignupForm(SignupForm):

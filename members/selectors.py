@@ -2,39 +2,34 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Q
 
 from members.errors import InvitationUnusable
 from members.models import Invitation, token_digest
 from orgs.models import Membership, Organization
 from orgs.permissions import organization_permissions
-from orgs.roles import ROLE_RANK, Role, capability_needed_to_manage
+from orgs.roles import Role, capability_needed_to_manage
+from prism_site.paging import COUNT_LIMIT, Keyset, Page, count_up_to
 
 MEMBERS_PAGE_SIZE = 50
 OPEN_INVITATIONS_SHOWN = 100
 
+# Owners first, then by email (`membership_sort_key`), through the org's membership indexes.
+MEMBERS_ORDER = Keyset("members", ("sort_key", "id"))
+INVITATIONS_ORDER = Keyset("invitations", ("-created_at", "-id"), param="invitations_cursor")
+
 
 @dataclass(frozen=True)
 class MembersPage:
-    memberships: list[Membership]
-    number: int
-    page_count: int
-    total: int
+    page: Page
+    # How many members match the filters: exact when cheap to know, else None: more than
+    # `at_least`.
+    matches: int | None
+    at_least: int
 
     @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.page_count
-
-
-def _by_rank() -> Case:
-    return Case(
-        *[When(role=role.value, then=Value(rank)) for role, rank in ROLE_RANK.items()],
-        output_field=IntegerField(),
-    )
+    def memberships(self) -> list[Membership]:
+        return self.page.rows
 
 
 def members_page(
@@ -42,77 +37,60 @@ def members_page(
     *,
     search: str = "",
     role: str = "",
-    page: int = 1,
+    cursor: str | None = None,
     size: int = MEMBERS_PAGE_SIZE,
 ) -> MembersPage:
-    """Owners first, then by email; a bounded page (two queries whatever the org's size)."""
-    memberships: QuerySet[Membership] = Membership.objects.filter(organization=organization)
+    """One page of the member list; the search runs once, and nothing sorts the whole org.
+
+    `matches` is an index-only count without a search (up to COUNT_LIMIT); with one, the search
+    is not run a second time to count: exact when the first page holds every match, else None.
+    """
+    memberships = Membership.objects.filter(organization=organization)
     if search:
         memberships = memberships.filter(
             Q(user__email__icontains=search) | Q(user__display_name__icontains=search)
         )
     if role in Role.values:
         memberships = memberships.filter(role=role)
-    total = memberships.count()
-    page_count = max(1, -(-total // size))
-    number = min(max(1, page), page_count)
-    start = (number - 1) * size
-    rows = list(
-        memberships.select_related("user")
-        .annotate(rank=_by_rank())
-        .order_by("-rank", "user__email")[start : start + size]
-    )
-    return MembersPage(memberships=rows, number=number, page_count=page_count, total=total)
+    page = MEMBERS_ORDER.page(memberships.select_related("user"), cursor, size=size)
+    if not search:
+        matches, at_least = count_up_to(memberships), COUNT_LIMIT
+    elif page.is_first and not page.has_next:
+        matches, at_least = len(page.rows), len(page.rows)
+    else:
+        matches, at_least = None, size
+    return MembersPage(page=page, matches=matches, at_least=at_least)
 
 
 @dataclass(frozen=True)
 class PendingInvitations:
-    """One page of open invitations, newest first, reached by keyset (no offsets to drift)."""
+    """One page of open invitations, newest first."""
 
-    invitations: list[Invitation]
+    page: Page
     total: int
-    # The invitation this page continues after (None: the newest page).
-    older_than: int | None
-    # Where the next older page starts, or None when this page holds the oldest.
-    next_older_than: int | None
+
+    @property
+    def invitations(self) -> list[Invitation]:
+        return self.page.rows
 
 
 def open_invitations(
     organization: Organization,
     *,
-    older_than: int | None = None,
+    cursor: str | None = None,
     limit: int = OPEN_INVITATIONS_SHOWN,
 ) -> PendingInvitations:
     """Invitations neither accepted nor revoked (expired ones included: they can be resent).
 
-    `older_than` is an invitation id of this org (any state, so a page survives its boundary
-    row being revoked); an id of another org or no longer existing gives the newest page.
+    A page's position survives its boundary row being revoked or accepted; the total is counted
+    only when there is more than one page.
     """
     invitations = Invitation.objects.filter(
         organization=organization, accepted_at__isnull=True, revoked_at__isnull=True
     )
-    page = invitations
-    cursor = None
-    if older_than is not None:
-        cursor = (
-            Invitation.objects.filter(organization=organization, pk=older_than)
-            .values_list("created_at", flat=True)
-            .first()
-        )
-    if cursor is None:
-        older_than = None
-    else:
-        page = page.filter(Q(created_at__lt=cursor) | Q(created_at=cursor, pk__lt=older_than))
-    rows = list(page.select_related("invited_by").order_by("-created_at", "-id")[: limit + 1])
-    has_older = len(rows) > limit
-    rows = rows[:limit]
-    total = len(rows) if older_than is None and not has_older else invitations.count()
-    return PendingInvitations(
-        invitations=rows,
-        total=total,
-        older_than=older_than,
-        next_older_than=rows[-1].pk if has_older else None,
-    )
+    page = INVITATIONS_ORDER.page(invitations.select_related("invited_by"), cursor, size=limit)
+    total = len(page.rows) if page.is_first and not page.has_next else invitations.count()
+    return PendingInvitations(page=page, total=total)
 
 
 def invitation_for_token(token: str) -> Invitation | None:

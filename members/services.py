@@ -24,7 +24,7 @@ from members.models import Invitation, InvitationEmail, User, token_digest
 from members.selectors import invitation_for_token, invitation_refusal
 from members.tasks import invitation_emails_send
 from orgs import audit
-from orgs.models import Membership, Organization
+from orgs.models import Membership, Organization, membership_sort_key
 from orgs.permissions import membership_permissions_sync, organization_permissions
 from orgs.roles import Capability, Role, assignable_roles, capability_needed_to_manage
 from orgs.selectors import organization_lock
@@ -95,7 +95,8 @@ def membership_change_role(
         return membership
     _refuse_if_last_owner(organization, membership, "demoting the last one")
     membership.role = new_role
-    membership.save(update_fields=["role"])
+    membership.sort_key = membership_sort_key(new_role, membership.user.email)
+    membership.save(update_fields=["role", "sort_key"])
     membership_permissions_sync(user=membership.user, organization=organization, role=new_role)
     audit.record(
         organization=organization,

@@ -1,5 +1,7 @@
 """Settings > Members (list, roles, removal, leaving, invitations) and the invitation pages."""
 
+from typing import NamedTuple
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import redirect_to_login
@@ -7,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.timesince import timesince
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -18,7 +22,6 @@ from members.invitation_forms import (
     InvitationForm,
     InvitationSignupForm,
     MemberFilterForm,
-    PendingInvitationsForm,
     RoleChangeForm,
 )
 from members.models import User
@@ -29,6 +32,7 @@ from orgs.selectors import member_count
 from prism_site.actor import Actor
 from prism_site.error_responses import error_response
 from prism_site.errors import Conflict, DomainError, Invalid, RateLimited, Refused
+from prism_site.paging import COUNT_LIMIT, count_up_to
 
 PAGE = "members/list.html"
 
@@ -38,67 +42,106 @@ def _base_url(request) -> str:
     return request.build_absolute_uri("/")
 
 
+class Moment(NamedTuple):
+    """A time as the lists show it, in the site's zone: ISO (for `datetime`), day, minute."""
+
+    iso: str
+    day: str
+    minute: str
+
+
+def _moment(value) -> Moment:
+    # Formatted here once per row: date filters were the bulk of a page's rendering cost.
+    local = timezone.localtime(value)
+    return Moment(local.isoformat(), local.strftime("%Y-%m-%d"), local.strftime("%Y-%m-%d %H:%M"))
+
+
 def _decorate_memberships(memberships, access: OrgAccess) -> None:
     now = timezone.now()
     for membership in memberships:
         membership.is_me = membership.user_id == access.membership.user_id
-        membership.seen_recently = bool(
-            membership.last_seen_at
-            and now - membership.last_seen_at < Membership.LAST_SEEN_PRECISION
-        )
         membership.manageable = not membership.is_me and access.can(
             capability_needed_to_manage(membership.role)
         )
+        membership.joined = _moment(membership.created_at)
+        membership.seen = membership.seen_ago = None
+        if membership.last_seen_at:
+            membership.seen = _moment(membership.last_seen_at)
+            recently = now - membership.last_seen_at < Membership.LAST_SEEN_PRECISION
+            membership.seen_ago = (
+                "Just now" if recently else f"{timesince(membership.last_seen_at, now)} ago"
+            )
 
 
 def _decorate_invitations(invitations, access: OrgAccess) -> None:
     for invitation in invitations:
         invitation.manageable = access.can(capability_needed_to_manage(invitation.role))
+        invitation.sent = _moment(invitation.sent_at) if invitation.sent_at else None
+        invitation.expires = _moment(invitation.expires_at)
 
 
 def _invitation_form(access: OrgAccess, data=None) -> InvitationForm:
     return InvitationForm(data, roles=assignable_roles(access.permissions))
 
 
-def _older_than(request) -> int | None:
-    """The pending-invitations page in the query string; actions on a row keep it."""
-    return PendingInvitationsForm(request.GET).older_than()
+def _invitations_cursor(request) -> str | None:
+    """The pending-invitations page a row action was posted from, to return to it."""
+    cursor = request.GET.get(selectors.INVITATIONS_ORDER.param)
+    return cursor if selectors.INVITATIONS_ORDER.accepts(cursor) else None
 
 
-def _pending_query(older_than: int | None) -> str:
-    return f"?invitations_older_than={older_than}" if older_than else ""
+def _pending_query(cursor: str | None) -> str:
+    return f"?{urlencode({selectors.INVITATIONS_ORDER.param: cursor})}" if cursor else ""
+
+
+def _members_root(access: OrgAccess) -> str:
+    """The list's URL, once a page: row links are this plus the row's id and action."""
+    return reverse("members:list", kwargs={"slug": access.organization.slug})
 
 
 def _invitations_context(request, access: OrgAccess, *, invite_form=None) -> dict:
-    pending = selectors.open_invitations(access.organization, older_than=_older_than(request))
+    pending = selectors.open_invitations(
+        access.organization, cursor=request.GET.get(selectors.INVITATIONS_ORDER.param)
+    )
     _decorate_invitations(pending.invitations, access)
     return {
         "invitations": pending.invitations,
         "invitations_total": pending.total,
         "pending": pending,
         # Row actions post back with the page they were on, and re-render that page.
-        "pending_query": _pending_query(pending.older_than),
+        "pending_query": _pending_query(pending.page.cursor),
         "invite_form": invite_form or _invitation_form(access),
+        "members_root": _members_root(access),
     }
 
 
 def _page_context(request, access: OrgAccess, *, full_page: bool = True, **overrides) -> dict:
     """The whole page's context; `full_page=False` is just the members table (htmx filter)."""
-    filters = MemberFilterForm(request.GET or None)
-    search, role, page_number = filters.values()
-    page = selectors.members_page(access.organization, search=search, role=role, page=page_number)
-    _decorate_memberships(page.memberships, access)
+    search, role = MemberFilterForm(request.GET or None).values()
+    listing = selectors.members_page(
+        access.organization,
+        search=search,
+        role=role,
+        cursor=request.GET.get(selectors.MEMBERS_ORDER.param),
+    )
+    _decorate_memberships(listing.memberships, access)
+    filtered = bool(search or role)
     context = {
-        "page": page,
+        "listing": listing,
+        "count_limit": COUNT_LIMIT,
         "search": search,
         "role_filter": role,
         "role_choices": Role.choices,
         "assignable": assignable_roles(access.permissions),
+        "members_root": _members_root(access),
         "refusal": None,
     }
     if full_page:
-        filtered = bool(search or role)
-        context["member_total"] = member_count(access.organization) if filtered else page.total
+        context["member_total"] = (
+            count_up_to(Membership.objects.filter(organization=access.organization))
+            if filtered
+            else listing.matches
+        )
         invite_form = overrides.pop("invite_form", None)
         context.update(_invitations_context(request, access, invite_form=invite_form))
     context.update(overrides)
@@ -107,7 +150,11 @@ def _page_context(request, access: OrgAccess, *, full_page: bool = True, **overr
 
 def _row_context(access: OrgAccess, membership: Membership) -> dict:
     _decorate_memberships([membership], access)
-    return {"membership": membership, "assignable": assignable_roles(access.permissions)}
+    return {
+        "membership": membership,
+        "assignable": assignable_roles(access.permissions),
+        "members_root": _members_root(access),
+    }
 
 
 def _refused(request, access: OrgAccess, error: DomainError, form=None):
@@ -273,7 +320,7 @@ def _invitation_action(request, access: OrgAccess, action, success_message):
     if request.htmx:
         return _invitations_section(request, access)
     url = reverse("members:list", kwargs={"slug": access.organization.slug})
-    return redirect(f"{url}{_pending_query(_older_than(request))}#invitations")
+    return redirect(f"{url}{_pending_query(_invitations_cursor(request))}#invitations")
 
 
 @require_POST

@@ -10,7 +10,20 @@ from django.urls import reverse
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from orgs.roles import Capability, Role
+from orgs.roles import ROLE_RANK, Capability, Role
+from prism_site.addresses import EMAIL_MAX_LENGTH
+
+# Where each role's members come in the member list: Owners first, then Admins, Members, Viewers.
+_ROLE_POSITION = {
+    role: str(position)
+    for position, role in enumerate(sorted(ROLE_RANK, key=ROLE_RANK.get, reverse=True), start=1)
+}
+
+
+def membership_sort_key(role: str, email: str) -> str:
+    """A member's place in the member list: role (Owners first), then email. Stored on the row,
+    so the list reads a page through an index instead of sorting the whole org each time."""
+    return f"{_ROLE_POSITION[Role(role)]}:{email}"
 
 
 class Organization(models.Model):
@@ -46,6 +59,8 @@ class Membership(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # Refreshed by org pages at most every LAST_SEEN_PRECISION, so reading a page rarely writes.
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # `membership_sort_key(role, user.email)`, written by the services that set the role.
+    sort_key = models.CharField(max_length=EMAIL_MAX_LENGTH + 2, editable=False)
 
     LAST_SEEN_PRECISION = timedelta(minutes=5)
 
@@ -56,7 +71,14 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "organization"], name="membership_unique"),
         ]
-        indexes = [models.Index(fields=["organization", "role"])]
+        indexes = [
+            # The member list's order, and the same within one role (the role filter, and the
+            # Owner counts of the services).
+            models.Index(fields=["organization", "sort_key", "id"], name="membership_org_order"),
+            models.Index(
+                fields=["organization", "role", "sort_key", "id"], name="membership_org_role_order"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.user} in {self.organization} as {self.role}"
@@ -116,7 +138,10 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["organization", "-id"], name="audit_org_newest")]
+        # The log's order (newest first), read from the position of a page on.
+        indexes = [
+            models.Index(fields=["organization", "-created_at", "-id"], name="audit_org_newest")
+        ]
 
     def __str__(self):
         return f"{self.action} {self.target} by {self.actor_email or 'system'}"

@@ -9,6 +9,7 @@ from orgs.config_diff import Change, document_changes
 from orgs.config_schema import ConfigError, OrgConfig, StoredSecret, read_stored
 from orgs.models import AuditEvent, ConfigVersion, Membership, Organization, ProviderSecret
 from orgs.secrets import decrypt
+from prism_site.paging import Keyset, Page
 
 AUDIT_PAGE_SIZE = 50
 
@@ -22,14 +23,15 @@ def member_count(organization: Organization) -> int:
     return Membership.objects.filter(organization=organization).count()
 
 
-def audit_page(organization: Organization, *, before_id: int | None, size: int = AUDIT_PAGE_SIZE):
-    """Newest first, keyset-paginated on id: page cost does not grow with the log."""
-    events = AuditEvent.objects.filter(organization=organization).order_by("-id")
-    if before_id is not None:
-        events = events.filter(id__lt=before_id)
-    rows = list(events[: size + 1])
-    next_before = rows[size - 1].id if len(rows) > size else None
-    return rows[:size], next_before
+# Newest first, through the (organization, -created_at, -id) index.
+AUDIT_ORDER = Keyset("audit", ("-created_at", "-id"))
+
+
+def audit_page(
+    organization: Organization, *, cursor: str | None, size: int = AUDIT_PAGE_SIZE
+) -> Page:
+    """Newest first, by keyset: a page's cost does not grow with the log."""
+    return AUDIT_ORDER.page(AuditEvent.objects.filter(organization=organization), cursor, size=size)
 
 
 # -- Org config ------------------------------------------------------------------------------

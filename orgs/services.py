@@ -27,7 +27,13 @@ from orgs.config_schema import (
     validate_document,
 )
 from orgs.errors import ConfigConflict
-from orgs.models import ConfigVersion, Membership, Organization, ProviderSecret
+from orgs.models import (
+    ConfigVersion,
+    Membership,
+    Organization,
+    ProviderSecret,
+    membership_sort_key,
+)
 from orgs.permissions import membership_permissions_sync, role_groups_create, role_groups_delete
 from orgs.roles import Role
 from orgs.selectors import CurrentConfig
@@ -53,7 +59,12 @@ def unique_slug(name: str, *, taken: frozenset[str] = frozenset()) -> str:
 @transaction.atomic
 def membership_add(*, organization: Organization, user, role: str) -> Membership:
     """Add a member (org creation, accepted invitation); the caller writes the audit entry."""
-    membership = Membership.objects.create(user=user, organization=organization, role=Role(role))
+    membership = Membership.objects.create(
+        user=user,
+        organization=organization,
+        role=Role(role),
+        sort_key=membership_sort_key(role, user.email),
+    )
     membership_permissions_sync(user=user, organization=organization, role=role)
     return membership
 

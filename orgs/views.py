@@ -642,13 +642,5 @@ def organization_delete(request, access: OrgAccess):
 
 @org_view(Capability.VIEW_AUDIT)
 def audit_log(request, access: OrgAccess):
-    try:
-        before_id = int(request.GET["before"]) if request.GET.get("before") else None
-    except ValueError:
-        before_id = None
-    events, next_before = selectors.audit_page(access.organization, before_id=before_id)
-    return render(
-        request,
-        "orgs/audit.html",
-        {"events": events, "next_before": next_before, "is_first_page": before_id is None},
-    )
+    page = selectors.audit_page(access.organization, cursor=request.GET.get("cursor"))
+    return render(request, "orgs/audit.html", {"page": page, "events": page.rows})
