@@ -187,4 +187,3 @@ class RotateForm(forms.Form):
 class KeyFilterForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=[("", "All statuses")] + KeyStatus.choices)
     mine = forms.BooleanField(required=False, label="Created by me")
-    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)

@@ -3,7 +3,7 @@ its history."""
 
 from dataclasses import dataclass
 
-from django.db.models import Subquery
+from django.db.models import F, Subquery
 
 from orgs.config_diff import Change, document_changes
 from orgs.config_schema import ConfigError, OrgConfig, StoredSecret, read_stored
@@ -25,6 +25,21 @@ def member_count(organization: Organization) -> int:
 
 # Newest first, through the (organization, -created_at, -id) index.
 AUDIT_ORDER = Keyset("audit", ("-created_at", "-id"))
+# A user's orgs by name (names repeat across orgs; the org id breaks ties).
+ORGANIZATIONS_ORDER = Keyset("organizations", ("organization_name", "organization_id"))
+ORGANIZATIONS_PAGE_SIZE = 50
+
+
+def user_organizations_page(user, *, search: str = "", cursor: str | None = None) -> Page:
+    """Every org the user belongs to (their memberships, each with its org), by name."""
+    memberships = (
+        Membership.objects.filter(user=user)
+        .select_related("organization")
+        .annotate(organization_name=F("organization__name"))
+    )
+    if search:
+        memberships = memberships.filter(organization__name__icontains=search)
+    return ORGANIZATIONS_ORDER.page(memberships, cursor, size=ORGANIZATIONS_PAGE_SIZE)
 
 
 def audit_page(

@@ -7,7 +7,6 @@ from functools import cached_property
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -44,22 +43,14 @@ def home(request):
     return organization_list(request)
 
 
-ORGANIZATIONS_PAGE_SIZE = 50
-
-
 @login_required
 def organization_list(request):
     """Every org the user belongs to, by name, a page at a time; the switcher shows recent ones."""
     # A name is at most 100 characters; NUL can be in no name (and PostgreSQL refuses it).
     search = request.GET.get("q", "").replace("\x00", "").strip()[:100]
-    memberships = (
-        Membership.objects.filter(user=request.user)
-        .select_related("organization")
-        .order_by("organization__name", "organization_id")
+    page = selectors.user_organizations_page(
+        request.user, search=search, cursor=request.GET.get("cursor")
     )
-    if search:
-        memberships = memberships.filter(organization__name__icontains=search)
-    page = Paginator(memberships, ORGANIZATIONS_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "orgs/list.html",

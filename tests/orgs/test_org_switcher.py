@@ -101,12 +101,12 @@ def test_the_organizations_page_lists_every_org_a_page_at_a_time(client, people)
     url = reverse("org_list")
 
     first = client.get(url).content.decode()
-    second = client.get(url, {"page": 2}).content.decode()
+    next_link = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    second = client.get(next_link).content.decode()
 
     names = re.findall(r">(Org \d{3})</a>", first) + re.findall(r">(Org \d{3})</a>", second)
     assert names == [f"Org {n:03}" for n in range(MANY)]
-    assert "Page 1 of 2 · 60 organizations" in first
-    assert 'rel="next"' in first and 'rel="next"' not in second
+    assert 'rel="next"' not in second and 'rel="prev"' in second
 
 
 def test_the_organizations_page_finds_an_org_by_name(client, people):
