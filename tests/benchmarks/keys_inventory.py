@@ -6,7 +6,6 @@ Run: make bench   (or: .venv/bin/python -m pytest -m bench -s tests/benchmarks/k
 BENCH_SCALE=0.01 runs the same at a hundredth of the sizes (a quick check of the script).
 """
 
-import inspect
 import os
 import time
 from datetime import timedelta
@@ -29,41 +28,25 @@ OTHER_KEYS = max(2, int(1_000_000 * SCALE))
 OTHER_ORGS = 20
 
 
-def inventory(access, **arguments):
-    """One inventory page through the selector, given what its signature asks for."""
-    known = {
-        "user": access.membership.user,
-        "capabilities": access.permissions,
-        "access": access,
-        "now": timezone.now(),
-    }
-    parameters = inspect.signature(selectors.key_inventory_page).parameters
-    wanted = {name: value for name, value in known.items() if name in parameters}
-    return selectors.key_inventory_page(access.organization, **wanted, **arguments)
-
-
 def last_page_url(client, access, base: str, total: int) -> str:
     """The last page's address in the form of the first page's own "next" link, walked to
-    through the selector's next positions (a keyset cursor, or the older-than key id)."""
-    following = next_link(client.get(base).content.decode())
-    if following is None:
+    through the selector's next cursors."""
+    if next_link(client.get(base).content.decode()) is None:
         return base  # one page holds them all
-    parameters = inspect.signature(selectors.key_inventory_page).parameters
-    if "cursor" in parameters:
 
-        def fetch(cursor, size):
-            return inventory(access, cursor=cursor, size=size).page.next_cursor
+    def fetch(cursor, size):
+        page = selectors.key_inventory_page(
+            access.organization,
+            user=access.membership.user,
+            capabilities=access.permissions,
+            now=timezone.now(),
+            cursor=cursor,
+            size=size,
+        )
+        return page.page.next_cursor
 
-        param = inventory(access, size=1).page.param
-    else:
-
-        def fetch(before_id, size):
-            return inventory(access, before_id=before_id, size=size).next_before
-
-        param = "before"
-    assert f"{param}=" in following, f"the page's next link is not by {param}: {following}"
     position = last_position(fetch, selectors.KEY_PAGE_SIZE, total)
-    url = f"{base}?{urlencode({param: position})}"
+    url = f"{base}?{urlencode({'cursor': position})}"
     assert next_link(client.get(url).content.decode()) is None, f"{url} is not the last page"
     return url
 
