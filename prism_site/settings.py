@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "members",
     "orgs",
     "keys",
+    "usage",
+    "gateway",
 ]
 
 MIDDLEWARE = [
