@@ -179,6 +179,17 @@ if not PROVIDER_SECRET_KEYS:
             "PROVIDER_SECRET_KEYS: set it in the environment (generate a key with "
             "`DEBUG=1 manage.py reencrypt_provider_secrets --generate-key`)."
         )
+# Service tokens of the gateways (`Authorization: Bearer …` on /v1/gateway/ and /agentcc/).
+# Comma-separated; every one listed is accepted, so a token is rotated without downtime by adding
+# the new one, moving the gateways over, then removing the old one. None set: the gateway API
+# answers 401 to everything (also under DEBUG: set one to run a gateway locally).
+GATEWAY_TOKENS = env_list("GATEWAY_TOKENS")
+for _token in GATEWAY_TOKENS:
+    if len(_token) < 32:
+        raise ImproperlyConfigured(
+            "GATEWAY_TOKENS: each token must be at least 32 characters; generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
+        )
 # Self-hosted models: allow provider base URLs on private, loopback and link-local addresses.
 PROVIDER_ALLOW_PRIVATE_HOSTS = env_bool("PROVIDER_ALLOW_PRIVATE_HOSTS", False)
 

@@ -1,12 +1,17 @@
-"""URL map: accounts, organizations and their settings, the Django admin, health."""
+"""URL map: the JSON API (/v1/), accounts, organizations and their settings, the admin, health."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from prism_site import views
+from prism_site.api import api, unknown_path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Before the API's own root view, which answers with a page when its docs are off.
+    path("v1/", unknown_path, name="api-home"),
+    path("v1/", api.urls),
+    re_path(r"^v1/(?P<rest>.*)$", unknown_path, name="api-unknown-path"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("members.account_urls")),
     path("o/<slug:slug>/settings/members/", include("members.urls")),

@@ -6,6 +6,7 @@ import pytest
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from tests.gateway.routes import ROUTES as GATEWAY_ROUTES
 from tests.keys.routes import ROUTES as KEY_ROUTES
 from tests.matrix import (
     CALLERS,
@@ -17,7 +18,7 @@ from tests.matrix import (
 from tests.members.routes import ROUTES as MEMBER_ROUTES
 from tests.orgs.routes import ROUTES as ORG_ROUTES
 
-ROUTES = [*ORG_ROUTES, *MEMBER_ROUTES, *KEY_ROUTES]
+ROUTES = [*ORG_ROUTES, *MEMBER_ROUTES, *KEY_ROUTES, *GATEWAY_ROUTES]
 
 # The Django admin's own pages are staff-only by Django; the matrix covers its index.
 EXEMPT_NAMESPACES = {"admin"}

@@ -1,0 +1,201 @@
+"""What the gateways read, across every organization: configs with provider secrets, key
+changes since a cursor, spend. The /v1/gateway/ API and the open-source gateway's adapter share
+these, so both answer from the same rows."""
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core import signing
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from keys.models import RetiredSecret, VirtualKey
+from orgs.config_schema import StoredSecret, read_stored
+from orgs.models import Organization, ProviderSecret
+from orgs.selectors import provider_api_keys
+from prism_site.errors import Invalid
+
+# -- Configs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrganizationConfig:
+    organization_id: int
+    slug: str
+    name: str
+    version: int  # 0 before the first save: the defaults
+    updated_at: datetime | None
+    document: dict  # the config, each provider's api_key in plaintext (or None)
+
+
+def configs_etag() -> str:
+    """Changes whenever any org's config version, slug or name changes, or an org comes or goes;
+    one query over the org table's narrow columns, so a poll that changes nothing stays cheap."""
+    digest = hashlib.sha256()
+    rows = Organization.objects.order_by("pk").values_list(
+        "pk", "config_version_id", "slug", "name"
+    )
+    for pk, version_id, slug, name in rows.iterator(chunk_size=5000):
+        digest.update(f"{pk}:{version_id or 0}:{slug}:{name}\n".encode())
+    return f'"{digest.hexdigest()[:32]}"'
+
+
+def organization_configs() -> list[OrganizationConfig]:
+    """Every org's config in force, provider secrets decrypted: two queries whatever the number
+    of orgs (the orgs with their versions, then every provider secret they reference)."""
+    organizations = list(Organization.objects.select_related("config_version").order_by("pk"))
+    parsed = []
+    secret_ids = set()
+    for organization in organizations:
+        version = organization.config_version
+        config = read_stored(version.document)[0] if version else read_stored({})[0]
+        parsed.append((organization, version, config))
+        secret_ids.update(
+            provider.api_key.secret_id
+            for provider in config.providers
+            if isinstance(provider.api_key, StoredSecret)
+        )
+    stored = ProviderSecret.objects.in_bulk(secret_ids) if secret_ids else {}
+    entries = []
+    for organization, version, config in parsed:
+        plaintext = provider_api_keys(organization, config, stored=stored)
+        document = config.model_dump(mode="json", exclude={"providers": {"__all__": {"api_key"}}})
+        for provider, shown in zip(config.providers, document["providers"], strict=True):
+            shown["api_key"] = plaintext.get(provider.name)
+        entries.append(
+            OrganizationConfig(
+                organization_id=organization.pk,
+                slug=organization.slug,
+                name=organization.name,
+                version=version.number if version else 0,
+                updated_at=version.created_at if version else None,
+                document=document,
+            )
+        )
+    return entries
+
+
+# -- Keys ------------------------------------------------------------------------------------
+
+KEY_SYNC_SALT = "gateway.keys.since"
+KEY_SYNC_CHUNK = 2000
+# Rows written in the last moments may still sit in transactions that have not committed with an
+# earlier `updated_at` than rows already visible; the cursor never moves past now minus this, so
+# the next poll sends those rows again (a gateway applies a key twice harmlessly) instead of
+# missing one for good.
+KEY_SYNC_SETTLE = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class SyncPosition:
+    updated_at: datetime
+    key_pk: int
+
+
+def cursor_for(position: SyncPosition) -> str:
+    return signing.dumps([position.updated_at.isoformat(), position.key_pk], salt=KEY_SYNC_SALT)
+
+
+def position_from(cursor: str) -> SyncPosition:
+    """A cursor this API handed out, or Invalid naming `since`: a forged or damaged one fails
+    its signature instead of syncing from a position nobody chose."""
+    try:
+        stamp, key_pk = signing.loads(cursor, salt=KEY_SYNC_SALT)
+        updated_at = parse_datetime(stamp)
+        if updated_at is None or not isinstance(key_pk, int):
+            raise ValueError
+    except (signing.BadSignature, ValueError, TypeError):
+        raise Invalid(
+            errors={
+                "since": [
+                    "not a cursor this API gave out; send the `next_cursor` of your last sync "
+                    "unchanged, or leave `since` out to sync every key again"
+                ]
+            },
+            code="invalid_cursor",
+        ) from None
+    return SyncPosition(updated_at=updated_at, key_pk=key_pk)
+
+
+@dataclass
+class KeySync:
+    """Keys changed after `since` (all of them without one), oldest change first; iterate
+    `rows()` once, then `next_cursor` is where the next sync starts."""
+
+    since: SyncPosition | None
+    now: datetime
+    next_position: SyncPosition | None = None
+
+    def rows(self) -> Iterator[VirtualKey]:
+        keys = (
+            VirtualKey.objects.select_related("organization")
+            .prefetch_related(
+                Prefetch(
+                    "retired_secrets",
+                    queryset=RetiredSecret.objects.filter(valid_until__gt=self.now).order_by(
+                        "valid_until", "pk"
+                    ),
+                    to_attr="retired_still_valid",
+                )
+            )
+            .order_by("updated_at", "pk")
+        )
+        if self.since is not None:
+            keys = keys.filter(
+                Q(updated_at__gt=self.since.updated_at)
+                | Q(updated_at=self.since.updated_at, pk__gt=self.since.key_pk)
+            )
+        yield from keys.iterator(chunk_size=KEY_SYNC_CHUNK)
+        # Every committed change up to `settled` has now been sent; later ones were sent too and
+        # come again next time (see KEY_SYNC_SETTLE).
+        settled = SyncPosition(self.now - KEY_SYNC_SETTLE, 0)
+        self.next_position = (
+            self.since
+            if self.since is not None
+            and (self.since.updated_at, self.since.key_pk) > (settled.updated_at, 0)
+            else settled
+        )
+
+    @property
+    def next_cursor(self) -> str:
+        if self.next_position is None:
+            raise RuntimeError("iterate rows() to the end before asking where the next sync starts")
+        return cursor_for(self.next_position)
+
+
+def key_sync(*, since: str | None, now: datetime | None = None) -> KeySync:
+    return KeySync(since=position_from(since) if since else None, now=now or timezone.now())
+
+
+def key_document(key: VirtualKey, *, now: datetime) -> dict:
+    """What a gateway needs to authenticate and restrict one key; never its secret, only hashes."""
+    return {
+        "id": key.public_id,
+        "name": key.name,
+        "secret_hash": key.secret_hash,
+        "organization": {"id": key.organization_id, "slug": key.organization.slug},
+        "status": str(key.status_at(now)),
+        "scopes": key.scopes,
+        "expires_at": key.expires_at.isoformat() if key.expires_at else None,
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+        "updated_at": key.updated_at.isoformat(),
+        "restrictions": {
+            "allowed_models": key.allowed_models,
+            "allowed_ips": key.allowed_ips,
+            "rate_limit_rpm": key.rate_limit_rpm,
+            "rate_limit_tpm": key.rate_limit_tpm,
+            "budget": (
+                {"limit": str(key.budget_limit), "period": key.budget_period}
+                if key.budget_limit is not None
+                else None
+            ),
+        },
+        # Secrets replaced by a rotation that still work until `valid_until` (the grace period).
+        "retired_secrets": [
+            {"secret_hash": retired.secret_hash, "valid_until": retired.valid_until.isoformat()}
+            for retired in getattr(key, "retired_still_valid", ())
+        ],
+    }

@@ -1,0 +1,88 @@
+"""The JSON APIs' one error envelope, `{"error": {"type", "code", "message", "param"}}`, for
+the domain errors services raise and for HTTP-only failures (401, 413) with no domain meaning."""
+
+from collections.abc import Iterable
+
+from django.http import JsonResponse
+
+from prism_site.errors import Conflict, DomainError, Invalid, NotFound, RateLimited, Refused
+
+# Stripe's error types: a client switches on `type`, shows `message`, points at `param`.
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    409: "conflict_error",
+    412: "precondition_failed_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    500: "api_error",
+}
+DOMAIN_STATUS = {NotFound: 404, Refused: 403, Conflict: 409, Invalid: 400, RateLimited: 429}
+
+
+class ApiError(Exception):
+    """A failure of the HTTP exchange itself (no or a wrong token, a body too large)."""
+
+    def __init__(self, status: int, code: str, message: str, *, param: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.param = param
+
+
+def error_body(status: int, *, code: str, message: str, param: str | None = None) -> dict:
+    return {
+        "error": {
+            "type": ERROR_TYPES.get(status, "api_error"),
+            "code": code,
+            "message": message,
+            "param": param,
+        }
+    }
+
+
+def error_json(
+    status: int, *, code: str, message: str, param: str | None = None, extra: dict | None = None
+) -> JsonResponse:
+    body = error_body(status, code=code, message=message, param=param)
+    return JsonResponse({**(extra or {}), **body}, status=status)
+
+
+def domain_status(error: DomainError) -> int:
+    for kind, status in DOMAIN_STATUS.items():
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+def domain_error_json(error: DomainError, *, extra: dict | None = None) -> JsonResponse:
+    """Invalid names its first field path as `param`; RateLimited says when to retry."""
+    param = next(iter(error.errors), None) if isinstance(error, Invalid) else None
+    response = error_json(
+        domain_status(error), code=error.code, message=error.message, param=param, extra=extra
+    )
+    if isinstance(error, RateLimited):
+        response["Retry-After"] = str(error.retry_after_seconds)
+    return response
+
+
+def api_error_json(error: ApiError, *, extra: dict | None = None) -> JsonResponse:
+    return error_json(
+        error.status, code=error.code, message=error.message, param=error.param, extra=extra
+    )
+
+
+def json_path(loc: Iterable[str | int]) -> str:
+    """("logs", 3, "model") → "logs[3].model", the form Invalid's paths and the docs use."""
+    path = ""
+    for step in loc:
+        if isinstance(step, int):
+            path += f"[{step}]"
+        else:
+            path += f".{step}" if path else str(step)
+    return path
