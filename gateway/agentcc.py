@@ -69,6 +69,10 @@ class _Contract(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    def wire(self) -> dict:
+        """The JSON-ready value the gateway receives."""
+        return self.model_dump(mode="json", by_alias=True)
+
 
 Strings = list[StrictStr]
 StringMap = dict[str, StrictStr]
