@@ -51,6 +51,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    ValidationError,
 )
 
 from orgs.config_schema import (
@@ -771,7 +772,7 @@ def org_config_entry(
             hard=budgets.action == BudgetAction.BLOCK,
         )
         for key in keys
-        if key.budget_limit is not None
+        if key.budget_limit is not None and "gateway" in key.scopes
     }
     warn_below_full = [t for t in budgets.alert_thresholds if t < 1]
     budgets_entry = BudgetsConfig(
@@ -941,6 +942,41 @@ def _bounded_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
             break
         kept[name[:METADATA_MAX_KEY]] = str(metadata[name])[:METADATA_MAX_VALUE]
     return kept
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """Why one row of a batch was refused: its index and `field: message` lines."""
+
+    index: int
+    errors: tuple[str, ...]
+
+
+def log_rows(payload: Any) -> tuple[list[LogEntry], list[RowProblem]]:
+    """The rows of a webhook body, each validated on its own so one bad row does not cost the
+    batch (that gateway drops a whole batch on a 4xx). Raises ValidationError only when the body
+    itself is not `{"logs": [...]}`."""
+    if isinstance(payload, dict) and isinstance(payload.get("logs"), list):
+        raw_rows = payload["logs"]
+        LogBatch.model_validate({**payload, "logs": []})
+    else:
+        LogBatch.model_validate(payload)  # raises, naming what is wrong with the body
+        raw_rows = []
+    entries, problems = [], []
+    for index, raw in enumerate(raw_rows):
+        try:
+            entries.append(LogEntry.model_validate(raw))
+        except ValidationError as exc:
+            problems.append(
+                RowProblem(
+                    index=index,
+                    errors=tuple(
+                        f"{'.'.join(str(part) for part in error['loc']) or 'row'}: {error['msg']}"
+                        for error in exc.errors(include_url=False, include_input=False)
+                    ),
+                )
+            )
+    return entries, problems
 
 
 def ingest_row(entry: LogEntry) -> dict:

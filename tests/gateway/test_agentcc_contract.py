@@ -35,6 +35,7 @@ from gateway.agentcc import (
     envelope,
     gateway_org_id,
     ingest_row,
+    log_rows,
     org_config_entry,
     spend_summary_result,
     synced_keys,
@@ -682,3 +683,28 @@ def test_the_batch_and_its_answer_have_the_contract_shape():
     assert IngestEnvelope.model_validate(answer).result.ingested == 3
     with pytest.raises(ValidationError):
         Envelope[dict].model_validate({"status": True})
+
+
+def test_bad_rows_are_reported_and_good_rows_kept():
+    payload = {
+        "logs": [
+            flusher_row(request_id="good-1"),
+            flusher_row(request_id="bad", prompt_tokens="many"),
+            "not a row",
+            flusher_row(request_id="good-2", request_body={"messages": ["hi"]}),
+        ]
+    }
+    entries, problems = log_rows(json.loads(json.dumps(payload)))
+    assert [entry.request_id for entry in entries] == ["good-1", "good-2"]
+    assert [(problem.index, problem.errors) for problem in problems] == [
+        (1, ("prompt_tokens: Input should be a valid integer",)),
+        (2, ("row: Input should be a valid dictionary or instance of LogEntry",)),
+    ]
+    for private in ("4111", "hi"):
+        assert private not in repr(problems)
+
+
+@pytest.mark.parametrize("payload", [[], {"rows": []}, {"logs": {}}, {"logs": [], "extra": 1}])
+def test_a_body_that_is_not_a_batch_is_refused(payload):
+    with pytest.raises(ValidationError):
+        log_rows(payload)
