@@ -193,6 +193,24 @@ for _token in GATEWAY_TOKENS:
 # Self-hosted models: allow provider base URLs on private, loopback and link-local addresses.
 PROVIDER_ALLOW_PRIVATE_HOSTS = env_bool("PROVIDER_ALLOW_PRIVATE_HOSTS", False)
 
+
+def env_days(name: str, default: int) -> int:
+    try:
+        days = int(os.environ.get(name, str(default)))
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise ImproperlyConfigured(
+            f"{name}: must be a whole number of days, 1 or more, not {os.environ[name]!r}"
+        )
+    return days
+
+
+# Request logs older than this are dropped (whole monthly partitions on PostgreSQL); the rollups
+# the analytics read are kept longer, so charts and spend outlive the raw rows.
+REQUEST_LOG_RETENTION_DAYS = env_days("REQUEST_LOG_RETENTION_DAYS", 90)
+USAGE_ROLLUP_RETENTION_DAYS = env_days("USAGE_ROLLUP_RETENTION_DAYS", 800)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -1,0 +1,500 @@
+"""Writes of the usage app: ingesting a gateway's batch of request logs into logs and rollups."""
+
+# SQL here is built from table and column names of our own (never from input); every value
+# travels as a parameter.
+# ruff: noqa: S608
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Annotated, Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from keys.models import RetiredSecret, VirtualKey
+from orgs.config_schema import visible_text
+from usage.models import (
+    COUNTER_FIELDS,
+    LATENCY_BUCKET_FIELDS,
+    HourlyRollup,
+    KeyDayRollup,
+    RequestLog,
+    UserDayRollup,
+    is_error_status,
+    latency_bucket,
+)
+
+# -- What a row may hold --------------------------------------------------------------------------
+
+METADATA_MAX_KEYS = 20
+METADATA_MAX_KEY_LENGTH = 64
+METADATA_MAX_VALUE_LENGTH = 200
+ERROR_MAX_LENGTH = 500
+# A gateway's clock may run a little ahead of ours; further than this is a wrong timestamp.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+COST_PLACES = Decimal("1e-10")
+COST_MAX = Decimal("1e9")
+TOKENS_MAX = 2**31 - 1
+# An hour: no request the gateway serves takes longer.
+LATENCY_MAX_MS = 3_600_000
+# last_used_at moves at most this often per key: one write a minute, not one per batch.
+LAST_USED_STEP = timedelta(minutes=1)
+
+
+def _one_line(value: str) -> str:
+    return visible_text(value)
+
+
+Text = Annotated[StrictStr, AfterValidator(_one_line)]
+MetadataValue = Annotated[StrictStr, Field(max_length=METADATA_MAX_VALUE_LENGTH)] | (
+    StrictInt | StrictFloat | StrictBool | None
+)
+
+
+class LogRow(BaseModel):
+    """One request record as a gateway sends it (SPEC §7). Bodies of prompts and answers have no
+    field here and are refused as unknown fields: they are never stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: Annotated[Text, Field(min_length=1, max_length=128)]
+    key_id: Annotated[Text, Field(min_length=1, max_length=40)] | None = None
+    key_hash: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    model: Annotated[Text, Field(min_length=1, max_length=200)]
+    provider: Annotated[Text, Field(min_length=1, max_length=64)]
+    status_code: Annotated[StrictInt, Field(ge=0, le=599)]
+    latency_ms: Annotated[StrictInt, Field(ge=0, le=LATENCY_MAX_MS)]
+    ttft_ms: Annotated[StrictInt, Field(ge=0, le=LATENCY_MAX_MS)] | None = None
+    input_tokens: Annotated[StrictInt, Field(ge=0, le=TOKENS_MAX)] = 0
+    output_tokens: Annotated[StrictInt, Field(ge=0, le=TOKENS_MAX)] = 0
+    cached_tokens: Annotated[StrictInt, Field(ge=0, le=TOKENS_MAX)] = 0
+    cost: Annotated[Decimal, Field(ge=0, lt=COST_MAX, allow_inf_nan=False)] = Decimal(0)
+    cache_hit: StrictBool = False
+    fallback_used: StrictBool = False
+    started_at: AwareDatetime
+    user: Annotated[Text, Field(max_length=200)] = ""
+    session_id: Annotated[Text, Field(max_length=200)] = ""
+    # Provider errors can run long; the start says what happened.
+    error: StrictStr = ""
+    metadata: dict[
+        Annotated[StrictStr, Field(min_length=1, max_length=METADATA_MAX_KEY_LENGTH)],
+        MetadataValue,
+    ] = Field(default_factory=dict, max_length=METADATA_MAX_KEYS)
+
+    @field_validator("cost")
+    @classmethod
+    def _cost_places(cls, value: Decimal) -> Decimal:
+        return value.quantize(COST_PLACES, rounding=ROUND_HALF_EVEN)
+
+    @field_validator("error")
+    @classmethod
+    def _error_short(cls, value: str) -> str:
+        return value[:ERROR_MAX_LENGTH]
+
+    @field_validator("started_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+    @model_validator(mode="after")
+    def _names_its_key(self):
+        if self.key_id is None and self.key_hash is None:
+            raise ValueError("name the key: key_id (its public id) or key_hash (its secret hash)")
+        return self
+
+
+# Friendlier words than pydantic's for the mistakes gateways make.
+FIXES = {
+    "missing": "is required",
+    "extra_forbidden": "is not a field of a log row; remove it (request and response bodies "
+    "are never stored)",
+    "int_type": "must be a whole number",
+    "bool_type": "must be true or false",
+    "string_type": "must be a string",
+    "timezone_aware": "must carry its time zone, e.g. 2026-01-31T12:00:00Z",
+}
+
+
+@dataclass(frozen=True)
+class RowRejection:
+    index: int  # position of the row in the batch
+    field: str  # the field at fault ("key_id", "started_at", … or "" for the row)
+    reason: str  # what is wrong and how to fix it
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int  # new rows stored
+    duplicates: int  # rows already stored (a retried batch): changed nothing
+    rejected: list[RowRejection]
+
+
+def _rejections(index: int, error: ValidationError) -> list[RowRejection]:
+    found = []
+    for detail in error.errors(include_url=False):
+        loc = detail["loc"]
+        field = ".".join(str(part) for part in loc)
+        reason = FIXES.get(detail["type"], detail["msg"])
+        if detail["type"] == "value_error":
+            reason = detail["msg"].removeprefix("Value error, ")
+        if detail["type"] == "too_long" and loc == ("metadata",):
+            reason = f"at most {METADATA_MAX_KEYS} keys; send fewer"
+        found.append(RowRejection(index=index, field=field, reason=reason))
+    return found
+
+
+@dataclass
+class _Row:
+    index: int
+    row: LogRow
+    organization_id: int = 0
+    key_pk: int = 0
+
+
+# -- Ingest ---------------------------------------------------------------------------------------
+
+
+def logs_ingest(*, rows: Sequence[Mapping[str, Any]], now: datetime | None = None) -> IngestResult:
+    """Store a gateway's batch of request logs; each row goes to the org of its own key.
+
+    Bad rows are reported (index, field, reason) and the others kept. Idempotent: a row whose
+    `(org, request_id, started_at)` is already stored is a duplicate and changes nothing, so a
+    retried batch leaves logs and rollups as they were. In one transaction: the new rows, one
+    upsert per rollup table, and `last_used_at` of the keys used (at most once a minute).
+    """
+    now = now or timezone.now()
+    rejected: list[RowRejection] = []
+    valid: list[_Row] = []
+    oldest = now - timedelta(days=settings.REQUEST_LOG_RETENTION_DAYS)
+    for index, raw in enumerate(rows):
+        if not isinstance(raw, Mapping):
+            rejected.append(RowRejection(index, "", "must be an object of log fields"))
+            continue
+        try:
+            row = LogRow.model_validate(raw)
+        except ValidationError as error:
+            rejected.extend(_rejections(index, error))
+            continue
+        if row.started_at > now + FUTURE_TOLERANCE:
+            rejected.append(
+                RowRejection(
+                    index,
+                    "started_at",
+                    "is in the future; send when the request started, with its time zone",
+                )
+            )
+            continue
+        if row.started_at < oldest:
+            rejected.append(
+                RowRejection(
+                    index,
+                    "started_at",
+                    f"is older than the {settings.REQUEST_LOG_RETENTION_DAYS} days logs are "
+                    "kept; such a row would be deleted at once",
+                )
+            )
+            continue
+        valid.append(_Row(index, row))
+
+    rejected.extend(_attach_keys(valid))
+    valid = [item for item in valid if item.key_pk]
+
+    # One row per (org, request id) in a batch: a repeat is a duplicate if it is the same
+    # request (same start), and a mistake if not.
+    first_seen: dict[tuple[int, str], datetime] = {}
+    unique: list[_Row] = []
+    duplicates = 0
+    for item in valid:
+        seen = first_seen.get((item.organization_id, item.row.request_id))
+        if seen is None:
+            first_seen[(item.organization_id, item.row.request_id)] = item.row.started_at
+            unique.append(item)
+        elif seen == item.row.started_at:
+            duplicates += 1
+        else:
+            rejected.append(
+                RowRejection(
+                    item.index,
+                    "request_id",
+                    "appears twice in this batch with different started_at; "
+                    "each request has one id",
+                )
+            )
+
+    with transaction.atomic():
+        new = _insert_new(unique, now) if unique else []
+        duplicates += len(unique) - len(new)
+        if new:
+            _rollups_add(new)
+            _last_used_move(new)
+    rejected.sort(key=lambda rejection: rejection.index)
+    return IngestResult(accepted=len(new), duplicates=duplicates, rejected=rejected)
+
+
+def _attach_keys(items: list[_Row]) -> list[RowRejection]:
+    """Sets each row's key and org (two queries at most); returns the rows naming no key."""
+    ids = {item.row.key_id for item in items if item.row.key_id is not None}
+    hashes = {item.row.key_hash for item in items if item.row.key_hash is not None}
+    by_id: dict[str, tuple[int, int]] = {}
+    by_hash: dict[str, tuple[int, int]] = {}
+    if ids or hashes:
+        for pk, public_id, secret_hash, organization_id in VirtualKey.objects.filter(
+            Q(public_id__in=ids) | Q(secret_hash__in=hashes)
+        ).values_list("pk", "public_id", "secret_hash", "organization_id"):
+            by_id[public_id] = by_hash[secret_hash] = (pk, organization_id)
+    missing_hashes = hashes - by_hash.keys()
+    if missing_hashes:
+        # A secret retired by a rotation still works during its grace period.
+        for secret_hash, pk, organization_id in RetiredSecret.objects.filter(
+            secret_hash__in=missing_hashes
+        ).values_list("secret_hash", "key_id", "key__organization_id"):
+            by_hash[secret_hash] = (pk, organization_id)
+
+    rejected = []
+    for item in items:
+        key_id, key_hash = item.row.key_id, item.row.key_hash
+        from_id = by_id.get(key_id) if key_id is not None else None
+        from_hash = by_hash.get(key_hash) if key_hash is not None else None
+        if key_id is not None and from_id is None:
+            rejected.append(
+                RowRejection(item.index, "key_id", "names no key; send the key's public id")
+            )
+        elif key_hash is not None and from_hash is None:
+            rejected.append(
+                RowRejection(
+                    item.index, "key_hash", "matches no key; send the hash the key sync gave"
+                )
+            )
+        elif from_id and from_hash and from_id != from_hash:
+            rejected.append(
+                RowRejection(
+                    item.index, "key_hash", "is another key's than key_id's; send one of them"
+                )
+            )
+        else:
+            item.key_pk, item.organization_id = from_id or from_hash
+    return rejected
+
+
+# Columns written for a new log row, in order.
+LOG_COLUMNS = (
+    "organization_id",
+    "key_id",
+    "request_id",
+    "model",
+    "provider",
+    "status_code",
+    "latency_ms",
+    "ttft_ms",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "cost",
+    "cache_hit",
+    "fallback_used",
+    "started_at",
+    "end_user",
+    "session_id",
+    "error",
+    "metadata",
+    "ingested_at",
+)
+# Rows per INSERT statement: SQLite binds at most 32,766 parameters in one.
+CHUNK_ROWS = 1_000
+
+
+def _chunks(items: list, size: int = CHUNK_ROWS) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _insert_new(items: list[_Row], now: datetime) -> list[_Row]:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING: the rows this batch stored for the first time
+    (PostgreSQL and SQLite ≥ 3.35 both speak it)."""
+    ops = connection.ops
+    ingested_at = ops.adapt_datetimefield_value(now)
+    table = RequestLog._meta.db_table
+    columns = ", ".join(_quote(column) for column in LOG_COLUMNS)
+    # metadata (the last but one column) arrives as JSON text; PostgreSQL is told it is jsonb.
+    metadata = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    placeholders = "(" + ", ".join(["%s"] * (len(LOG_COLUMNS) - 2) + [metadata, "%s"]) + ")"
+    by_key = {(item.organization_id, item.row.request_id): item for item in items}
+    new = []
+    with connection.cursor() as cursor:
+        for chunk in _chunks(items):
+            params: list = []
+            for item in chunk:
+                row = item.row
+                params += (
+                    item.organization_id,
+                    item.key_pk,
+                    row.request_id,
+                    row.model,
+                    row.provider,
+                    row.status_code,
+                    row.latency_ms,
+                    row.ttft_ms,
+                    row.input_tokens,
+                    row.output_tokens,
+                    row.cached_tokens,
+                    ops.adapt_decimalfield_value(row.cost, 20, 10),
+                    row.cache_hit,
+                    row.fallback_used,
+                    ops.adapt_datetimefield_value(row.started_at),
+                    row.user,
+                    row.session_id,
+                    row.error,
+                    json.dumps(row.metadata),
+                    ingested_at,
+                )
+            cursor.execute(
+                f"INSERT INTO {_quote(table)} ({columns}) VALUES "
+                + ", ".join([placeholders] * len(chunk))
+                + " ON CONFLICT (organization_id, request_id, started_at) DO NOTHING"
+                " RETURNING organization_id, request_id",
+                params,
+            )
+            new += [by_key[(organization_id, request_id)] for organization_id, request_id in cursor]
+    return new
+
+
+def _counters(rows: Iterable[LogRow], *, histogram: bool) -> dict[str, Any]:
+    counters: dict[str, Any] = dict.fromkeys(COUNTER_FIELDS, 0)
+    counters["cost"] = Decimal(0)
+    buckets = [0] * len(LATENCY_BUCKET_FIELDS)
+    for row in rows:
+        counters["requests"] += 1
+        counters["errors"] += is_error_status(row.status_code)
+        counters["input_tokens"] += row.input_tokens
+        counters["output_tokens"] += row.output_tokens
+        counters["cached_tokens"] += row.cached_tokens
+        counters["cost"] += row.cost
+        counters["latency_sum_ms"] += row.latency_ms
+        counters["cache_hits"] += row.cache_hit
+        counters["fallbacks"] += row.fallback_used
+        if histogram:
+            buckets[latency_bucket(row.latency_ms)] += 1
+    if histogram:
+        counters.update(zip(LATENCY_BUCKET_FIELDS, buckets, strict=True))
+    return counters
+
+
+def _rollups_add(items: list[_Row]) -> None:
+    """One additive upsert per rollup table for the batch's new rows, grouped in Python first."""
+    hourly: dict[tuple, list[LogRow]] = defaultdict(list)
+    key_day: dict[tuple, list[LogRow]] = defaultdict(list)
+    user_day: dict[tuple, list[LogRow]] = defaultdict(list)
+    for item in items:
+        row = item.row
+        hour = row.started_at.replace(minute=0, second=0, microsecond=0)
+        day = row.started_at.date()
+        hourly[(item.organization_id, hour, row.model, row.provider)].append(row)
+        key_day[(item.organization_id, item.key_pk, day)].append(row)
+        user_day[(item.organization_id, row.user, day)].append(row)
+    _upsert(
+        HourlyRollup,
+        ("organization_id", "hour", "model", "provider"),
+        {key: _counters(rows, histogram=True) for key, rows in hourly.items()},
+    )
+    _upsert(
+        KeyDayRollup,
+        ("organization_id", "key_id", "day"),
+        {key: _counters(rows, histogram=False) for key, rows in key_day.items()},
+    )
+    _upsert(
+        UserDayRollup,
+        ("organization_id", "end_user", "day"),
+        {key: _counters(rows, histogram=False) for key, rows in user_day.items()},
+    )
+
+
+def _adapt(value: Any) -> Any:
+    ops = connection.ops
+    if isinstance(value, datetime):
+        return ops.adapt_datetimefield_value(value)
+    if isinstance(value, Decimal):
+        return ops.adapt_decimalfield_value(value, 20, 10)
+    if hasattr(value, "isoformat"):
+        return ops.adapt_datefield_value(value)
+    return value
+
+
+def _upsert(model, key_columns: tuple[str, ...], groups: dict[tuple, dict[str, Any]]) -> None:
+    """INSERT … ON CONFLICT (key) DO UPDATE SET n = table.n + excluded.n, in key order (so two
+    batches upserting the same rows at once take their locks in one order: no deadlock)."""
+    if not groups:
+        return
+    table = _quote(model._meta.db_table)
+    counter_columns = list(next(iter(groups.values())))
+    columns = [*key_columns, *counter_columns]
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    updates = ", ".join(
+        f"{_quote(column)} = {table}.{_quote(column)} + excluded.{_quote(column)}"
+        for column in counter_columns
+    )
+    conflict = ", ".join(_quote(column) for column in key_columns)
+    ordered = sorted(groups.items(), key=lambda group: tuple(str(part) for part in group[0]))
+    with connection.cursor() as cursor:
+        for chunk in _chunks(ordered):
+            params: list = []
+            for key, counters in chunk:
+                params += [_adapt(part) for part in key]
+                params += [_adapt(counters[column]) for column in counter_columns]
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(_quote(c) for c in columns)}) VALUES "
+                + ", ".join([placeholders] * len(chunk))
+                + f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+                params,
+            )
+
+
+def _last_used_move(items: list[_Row]) -> None:
+    """One UPDATE for every key of the batch, and only keys last marked over a minute ago."""
+    latest: dict[int, datetime] = {}
+    for item in items:
+        if item.row.started_at > latest.get(item.key_pk, datetime.min.replace(tzinfo=UTC)):
+            latest[item.key_pk] = item.row.started_at
+    ops = connection.ops
+    is_postgresql = connection.vendor == "postgresql"
+    stamp = "CAST(%s AS timestamp with time zone)" if is_postgresql else "%s"
+    values = ", ".join([f"(%s, {stamp}, {stamp})"] * len(latest))
+    params: list = []
+    for key_pk, used in sorted(latest.items()):
+        params += [
+            key_pk,
+            ops.adapt_datetimefield_value(used),
+            ops.adapt_datetimefield_value(used - LAST_USED_STEP),
+        ]
+    table = _quote(VirtualKey._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH used (key_id, used_at, threshold) AS (VALUES {values}) "
+            f"UPDATE {table} SET last_used_at = used.used_at FROM used "
+            f"WHERE {table}.id = used.key_id AND ({table}.last_used_at IS NULL "
+            f"OR {table}.last_used_at < used.threshold)",
+            params,
+        )
