@@ -1,0 +1,196 @@
+"""Reads of the usage app: spend in the current budget periods, from the rollups only."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from keys.models import VirtualKey
+from orgs.models import Organization
+from orgs.selectors import parse_stored
+from usage.models import HourlyRollup, KeyDayRollup, UserDayRollup
+
+PERIODS = ("daily", "weekly", "monthly", "total")
+
+
+@dataclass(frozen=True)
+class PeriodWindow:
+    """A calendar budget period in UTC: [start, end). "total" has neither (all time)."""
+
+    period: str
+    start: datetime | None
+    end: datetime | None
+
+
+def period_window(period: str, now: datetime) -> PeriodWindow:
+    """The period holding `now`: today, this week (from Monday), this month, or all time."""
+    now = now.astimezone(UTC)
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "daily":
+        return PeriodWindow(period, day, day + timedelta(days=1))
+    if period == "weekly":
+        monday = day - timedelta(days=day.weekday())
+        return PeriodWindow(period, monday, monday + timedelta(days=7))
+    if period == "monthly":
+        first = day.replace(day=1)
+        following = (first + timedelta(days=32)).replace(day=1)
+        return PeriodWindow(period, first, following)
+    if period == "total":
+        return PeriodWindow(period, None, None)
+    raise ValueError(f"period: must be one of {', '.join(PERIODS)}, not {period!r}")
+
+
+@dataclass(frozen=True)
+class KeySpend:
+    """One key's spend in its own budget period (the org's period when it has no budget)."""
+
+    public_id: str
+    window: PeriodWindow
+    spend: Decimal
+    # None: the key has no budget of its own.
+    limit: Decimal | None
+
+
+@dataclass(frozen=True)
+class OrgSpend:
+    """One org's spend in the period of its config's `budgets` (monthly unless set)."""
+
+    organization_id: int
+    slug: str
+    window: PeriodWindow
+    spend: Decimal
+    # None: unlimited. `budget_enabled` and `action` are the config's `budgets` fields.
+    limit: Decimal | None
+    budget_enabled: bool
+    action: str
+    # Every key that spent in its period or has a budget, by public id.
+    keys: dict[str, KeySpend] = field(default_factory=dict)
+    # Spend in the org's window by model and by end user ("" = requests naming no user).
+    by_model: dict[str, Decimal] = field(default_factory=dict)
+    by_user: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SpendSummary:
+    """Spend so far of every org (and its keys) in their current budget periods, as of `now`."""
+
+    now: datetime
+    organizations: list[OrgSpend]
+
+    def organization(self, slug: str) -> OrgSpend | None:
+        return next((org for org in self.organizations if org.slug == slug), None)
+
+
+def _since(queryset, window: PeriodWindow, field_name: str):
+    if window.start is None:
+        return queryset
+    lookup = window.start.date() if field_name == "day" else window.start
+    return queryset.filter(**{f"{field_name}__gte": lookup})
+
+
+def spend_summary(*, now: datetime | None = None, period: str | None = None) -> SpendSummary:
+    """Spend so far per org and per key in their current budget periods (calendar periods in
+    UTC: daily, weekly from Monday, monthly; "total" is all time), read from the rollups.
+
+    `period` (one of PERIODS) puts every org and key in that one period instead of their own.
+    A few queries whatever the number of orgs and keys: two, then one per rollup per distinct
+    period in use (at most 4 periods).
+    """
+    now = now or timezone.now()
+    if period is not None:
+        period_window(period, now)  # refuses an unknown period
+
+    organizations = list(
+        Organization.objects.select_related("config_version")
+        .only("pk", "slug", "config_version__document")
+        .order_by("pk")
+    )
+    org_windows: dict[int, PeriodWindow] = {}
+    org_budgets = {}
+    for organization in organizations:
+        version = organization.config_version
+        budgets = parse_stored(version.document if version else {}).budgets
+        org_budgets[organization.pk] = budgets
+        org_windows[organization.pk] = period_window(period or budgets.period.value, now)
+
+    keys = list(
+        VirtualKey.objects.filter(organization__in=[org.pk for org in organizations]).values_list(
+            "pk", "public_id", "organization_id", "budget_limit", "budget_period"
+        )
+    )
+    key_windows = {}
+    for pk, _, organization_id, _, budget_period in keys:
+        own = period or budget_period
+        key_windows[pk] = period_window(own, now) if own else org_windows[organization_id]
+
+    # Per window, every rollup row since its start, kept for the orgs (keys) in that window: no
+    # list of ids in the query, however many orgs and keys there are.
+    org_spend: dict[int, Decimal] = defaultdict(Decimal)
+    key_spend: dict[int, Decimal] = defaultdict(Decimal)
+    by_model: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    by_user: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for window, org_ids in _grouped(org_windows).items():
+        rows = _since(KeyDayRollup.objects.all(), window, "day")
+        for organization_id, cost in rows.values_list("organization_id").annotate(Sum("cost")):
+            if organization_id in org_ids:
+                org_spend[organization_id] = cost
+        rows = _since(HourlyRollup.objects.all(), window, "hour")
+        for organization_id, model, cost in rows.values_list("organization_id", "model").annotate(
+            Sum("cost")
+        ):
+            if organization_id in org_ids:
+                by_model[organization_id][model] = cost
+        rows = _since(UserDayRollup.objects.all(), window, "day")
+        for organization_id, user, cost in rows.values_list("organization_id", "end_user").annotate(
+            Sum("cost")
+        ):
+            if organization_id in org_ids:
+                by_user[organization_id][user] = cost
+    for window, key_ids in _grouped(key_windows).items():
+        rows = _since(KeyDayRollup.objects.all(), window, "day")
+        for key_id, cost in rows.values_list("key_id").annotate(Sum("cost")):
+            if key_id in key_ids:
+                key_spend[key_id] = cost
+
+    org_keys: dict[int, dict[str, KeySpend]] = defaultdict(dict)
+    for pk, public_id, organization_id, budget_limit, _ in keys:
+        if pk in key_spend or budget_limit is not None:
+            org_keys[organization_id][public_id] = KeySpend(
+                public_id=public_id,
+                window=key_windows[pk],
+                spend=_money(key_spend.get(pk)),
+                limit=budget_limit,
+            )
+    return SpendSummary(
+        now=now,
+        organizations=[
+            OrgSpend(
+                organization_id=organization.pk,
+                slug=organization.slug,
+                window=org_windows[organization.pk],
+                spend=_money(org_spend.get(organization.pk)),
+                limit=org_budgets[organization.pk].limit,
+                budget_enabled=org_budgets[organization.pk].enabled,
+                action=org_budgets[organization.pk].action.value,
+                keys=org_keys[organization.pk],
+                by_model={m: _money(c) for m, c in by_model[organization.pk].items()},
+                by_user={u: _money(c) for u, c in by_user[organization.pk].items()},
+            )
+            for organization in organizations
+        ],
+    )
+
+
+def _grouped(windows: dict[int, PeriodWindow]) -> dict[PeriodWindow, set[int]]:
+    groups: dict[PeriodWindow, set[int]] = defaultdict(set)
+    for pk, window in windows.items():
+        groups[window].add(pk)
+    return groups
+
+
+def _money(value) -> Decimal:
+    # SQLite sums decimals as floats: back to the 10 places the tables keep.
+    return Decimal(str(value or 0)).quantize(Decimal("1e-10"))
