@@ -3,6 +3,7 @@ call authenticated by a GATEWAY_TOKENS service token, across every organization.
 
 import json
 from datetime import datetime
+from typing import Literal
 
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
@@ -10,6 +11,9 @@ from ninja import Router, Schema
 
 from gateway import selectors
 from gateway.auth import GatewayToken
+from gateway.batches import MAX_BATCH_BYTES, MAX_BATCH_ROWS, batch_rows, parse_json, read_body
+from usage.selectors import PERIODS, spend_summary
+from usage.services import LogRow, logs_ingest
 
 router = Router(auth=GatewayToken(), tags=["gateway"])
 
@@ -102,11 +106,11 @@ def configs(request):
         return HttpResponse(status=304, headers=headers)
     data = [
         {
-            "organization": {"id": entry.organization_id, "slug": entry.slug},
-            "name": entry.name,
+            "organization": {"id": entry.organization.pk, "slug": entry.organization.slug},
+            "name": entry.organization.name,
             "version": entry.version,
             "updated_at": entry.updated_at,
-            "config": entry.document,
+            "config": entry.document(),
         }
         for entry in selectors.organization_configs()
     ]
@@ -142,3 +146,126 @@ def keys(request, since: str | None = None):
     response = StreamingHttpResponse(_key_stream(sync), content_type="application/json")
     response["Cache-Control"] = "no-store"
     return response
+
+
+class KeySpendEntry(Schema):
+    period: str
+    period_start: datetime | None
+    period_end: datetime | None
+    spend: str
+    limit: str | None
+
+
+class OrgSpendEntry(Schema):
+    organization: OrganizationRef
+    period: str
+    period_start: datetime | None
+    period_end: datetime | None
+    spend: str
+    limit: str | None
+    budget_enabled: bool
+    action: str
+    keys: dict[str, KeySpendEntry]
+
+
+class SpendList(Schema):
+    as_of: datetime
+    data: list[OrgSpendEntry]
+
+
+def _window(window) -> dict:
+    return {"period": window.period, "period_start": window.start, "period_end": window.end}
+
+
+def _amount(value) -> str | None:
+    return None if value is None else str(value)
+
+
+@router.get(
+    "spend",
+    url_name="gateway-spend",
+    response={200: SpendList, 400: ErrorEnvelope, 401: ErrorEnvelope},
+    summary="Spend so far per org and per key in their current budget periods",
+)
+def spend(request, period: Literal["current", *PERIODS] = "current"):
+    """`current` (the default): each org in the period of its config's budget, each key in its
+    own budget's period; `daily`, `weekly`, `monthly`, `total` put every org and key in that one.
+    Calendar periods in UTC (weeks from Monday), so a restarted gateway resumes enforcement."""
+    summary = spend_summary(period=None if period == "current" else period)
+    data = [
+        {
+            "organization": {"id": org.organization_id, "slug": org.slug},
+            **_window(org.window),
+            "spend": str(org.spend),
+            "limit": _amount(org.limit),
+            "budget_enabled": org.budget_enabled,
+            "action": org.action,
+            "keys": {
+                public_id: {
+                    **_window(key.window),
+                    "spend": str(key.spend),
+                    "limit": _amount(key.limit),
+                }
+                for public_id, key in org.keys.items()
+            },
+        }
+        for org in summary.organizations
+    ]
+    return JsonResponse({"as_of": summary.now, "data": data})
+
+
+class RowRejectionEntry(Schema):
+    index: int
+    field: str
+    reason: str
+
+
+class IngestAnswer(Schema):
+    accepted: int
+    duplicates: int
+    rejected: list[RowRejectionEntry]
+
+
+LOG_BATCH_SCHEMA = {
+    "type": "object",
+    "required": ["logs"],
+    "properties": {
+        "logs": {
+            "type": "array",
+            "maxItems": MAX_BATCH_ROWS,
+            "items": LogRow.model_json_schema(mode="validation"),
+        }
+    },
+}
+
+
+@router.post(
+    "logs",
+    url_name="gateway-logs",
+    response={200: IngestAnswer, 400: ErrorEnvelope, 401: ErrorEnvelope, 413: ErrorEnvelope},
+    summary="Store a batch of request records",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": f"At most {MAX_BATCH_ROWS} rows and {MAX_BATCH_BYTES} bytes.",
+            "content": {"application/json": {"schema": LOG_BATCH_SCHEMA}},
+        }
+    },
+)
+def logs(request):
+    """Each row is stored in the org of its own key (`key_id` or `key_hash`). A row already
+    stored (same org, `request_id` and `started_at`) is counted as a duplicate and changes
+    nothing, so a batch retried after a timeout is safe. Bad rows come back in `rejected` with
+    the field and the fix while the others are kept: 200 whenever the body is a batch."""
+    rows = batch_rows(parse_json(read_body(request)))
+    result = logs_ingest(rows=rows)
+    return JsonResponse(
+        {
+            "accepted": result.accepted,
+            "duplicates": result.duplicates,
+            "rejected": [
+                {"index": row.index, "field": row.field, "reason": row.reason}
+                for row in result.rejected
+            ],
+        }
+    )

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from keys.models import RetiredSecret, VirtualKey
-from orgs.config_schema import StoredSecret, read_stored
+from orgs.config_schema import OrgConfig, StoredSecret, read_stored
 from orgs.models import Organization, ProviderSecret
 from orgs.selectors import provider_api_keys
 from prism_site.errors import Invalid
@@ -23,12 +23,20 @@ from prism_site.errors import Invalid
 
 @dataclass(frozen=True)
 class OrganizationConfig:
-    organization_id: int
-    slug: str
-    name: str
-    version: int  # 0 before the first save: the defaults
+    organization: Organization
+    version: int
     updated_at: datetime | None
-    document: dict  # the config, each provider's api_key in plaintext (or None)
+    config: OrgConfig
+    provider_keys: dict[str, str]  # decrypted, by provider name
+
+    def document(self) -> dict:
+        """The config as JSON, each provider's `api_key` in plaintext (None without one)."""
+        document = self.config.model_dump(
+            mode="json", exclude={"providers": {"__all__": {"api_key"}}}
+        )
+        for provider, shown in zip(self.config.providers, document["providers"], strict=True):
+            shown["api_key"] = self.provider_keys.get(provider.name)
+        return document
 
 
 def configs_etag() -> str:
@@ -59,23 +67,25 @@ def organization_configs() -> list[OrganizationConfig]:
             if isinstance(provider.api_key, StoredSecret)
         )
     stored = ProviderSecret.objects.in_bulk(secret_ids) if secret_ids else {}
-    entries = []
-    for organization, version, config in parsed:
-        plaintext = provider_api_keys(organization, config, stored=stored)
-        document = config.model_dump(mode="json", exclude={"providers": {"__all__": {"api_key"}}})
-        for provider, shown in zip(config.providers, document["providers"], strict=True):
-            shown["api_key"] = plaintext.get(provider.name)
-        entries.append(
-            OrganizationConfig(
-                organization_id=organization.pk,
-                slug=organization.slug,
-                name=organization.name,
-                version=version.number if version else 0,
-                updated_at=version.created_at if version else None,
-                document=document,
-            )
+    return [
+        OrganizationConfig(
+            organization=organization,
+            version=version.number if version else 0,
+            updated_at=version.created_at if version else None,
+            config=config,
+            provider_keys=provider_api_keys(organization, config, stored=stored),
         )
-    return entries
+        for organization, version, config in parsed
+    ]
+
+
+def budgeted_gateway_keys() -> dict[int, list[VirtualKey]]:
+    """Active keys with a budget of their own, by org id (one query): the open-source gateway
+    reads key budgets from its org config."""
+    by_organization: dict[int, list[VirtualKey]] = {}
+    for key in VirtualKey.objects.active().filter(budget_limit__isnull=False).order_by("pk"):
+        by_organization.setdefault(key.organization_id, []).append(key)
+    return by_organization
 
 
 # -- Keys ------------------------------------------------------------------------------------
@@ -87,6 +97,28 @@ KEY_SYNC_CHUNK = 2000
 # the next poll sends those rows again (a gateway applies a key twice harmlessly) instead of
 # missing one for good.
 KEY_SYNC_SETTLE = timedelta(seconds=30)
+
+
+def with_retired_secrets(keys, *, now: datetime):
+    """Keys with their org and, as `retired_still_valid`, the retired secrets still in grace."""
+    return keys.select_related("organization").prefetch_related(
+        Prefetch(
+            "retired_secrets",
+            queryset=RetiredSecret.objects.filter(valid_until__gt=now).order_by(
+                "valid_until", "pk"
+            ),
+            to_attr="retired_still_valid",
+        )
+    )
+
+
+def active_keys(*, now: datetime) -> Iterator[VirtualKey]:
+    """Every key usable now, for a gateway that replaces its whole key list on each sync."""
+    return (
+        with_retired_secrets(VirtualKey.objects.active(now), now=now)
+        .order_by("pk")
+        .iterator(chunk_size=KEY_SYNC_CHUNK)
+    )
 
 
 @dataclass(frozen=True)
@@ -130,18 +162,8 @@ class KeySync:
     next_position: SyncPosition | None = None
 
     def rows(self) -> Iterator[VirtualKey]:
-        keys = (
-            VirtualKey.objects.select_related("organization")
-            .prefetch_related(
-                Prefetch(
-                    "retired_secrets",
-                    queryset=RetiredSecret.objects.filter(valid_until__gt=self.now).order_by(
-                        "valid_until", "pk"
-                    ),
-                    to_attr="retired_still_valid",
-                )
-            )
-            .order_by("updated_at", "pk")
+        keys = with_retired_secrets(VirtualKey.objects.all(), now=self.now).order_by(
+            "updated_at", "pk"
         )
         if self.since is not None:
             keys = keys.filter(

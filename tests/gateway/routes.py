@@ -24,4 +24,6 @@ ROUTES = [
     Route("v1:gateway-configs", TOKEN_ONLY, kwargs=no_kwargs),
     Route("v1:gateway-keys", TOKEN_ONLY, kwargs=no_kwargs),
     Route("v1:gateway-keys", TOKEN_ONLY, kwargs=no_kwargs, query="since=x", label="(cursor)"),
+    Route("v1:gateway-spend", TOKEN_ONLY, kwargs=no_kwargs, query="period=current"),
+    Route("v1:gateway-logs", TOKEN_ONLY, kwargs=no_kwargs, method="POST"),
 ]

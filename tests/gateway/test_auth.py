@@ -89,6 +89,7 @@ def test_every_configured_token_is_compared_even_after_a_match(settings, monkeyp
 def test_a_signed_in_session_does_not_open_the_gateway_api(client, owner):
     client.force_login(owner)
     assert_401(client.get("/v1/gateway/configs"))
+    assert_401(client.post("/v1/gateway/logs", {"logs": []}, content_type="application/json"))
 
 
 def test_unknown_api_paths_answer_json_not_a_page():
