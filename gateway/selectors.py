@@ -121,6 +121,15 @@ def active_keys(*, now: datetime) -> Iterator[VirtualKey]:
     )
 
 
+def key_names(public_ids) -> dict[str, str]:
+    """Key name by public id (one query), for a gateway whose budgets know keys by name."""
+    if not public_ids:
+        return {}
+    return dict(
+        VirtualKey.objects.filter(public_id__in=public_ids).values_list("public_id", "name")
+    )
+
+
 @dataclass(frozen=True)
 class SyncPosition:
     updated_at: datetime

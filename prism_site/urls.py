@@ -12,6 +12,8 @@ urlpatterns = [
     path("v1/", unknown_path, name="api-home"),
     path("v1/", api.urls),
     re_path(r"^v1/(?P<rest>.*)$", unknown_path, name="api-unknown-path"),
+    # The open-source Prism gateway's protocol, beside the API (not in its OpenAPI document).
+    path("agentcc/", include("gateway.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("members.account_urls")),
     path("o/<slug:slug>/settings/members/", include("members.urls")),

@@ -1,5 +1,6 @@
-"""Matrix rows for the JSON API at /v1/: gateway routes take a service token, so every session
-caller, signed in or not, gets the 401 envelope; the OpenAPI document is public."""
+"""Matrix rows for the JSON API at /v1/ and the gateway protocol at /agentcc/: gateway routes
+take a service token, so every session caller, signed in or not, gets the 401 envelope; the
+OpenAPI document is public."""
 
 from tests.matrix import Route, expect
 
@@ -26,4 +27,9 @@ ROUTES = [
     Route("v1:gateway-keys", TOKEN_ONLY, kwargs=no_kwargs, query="since=x", label="(cursor)"),
     Route("v1:gateway-spend", TOKEN_ONLY, kwargs=no_kwargs, query="period=current"),
     Route("v1:gateway-logs", TOKEN_ONLY, kwargs=no_kwargs, method="POST"),
+    # The open-source gateway's protocol: the same tokens, the same 401 for any session.
+    Route("agentcc:org-configs-bulk", TOKEN_ONLY, kwargs=no_kwargs),
+    Route("agentcc:api-keys-bulk", TOKEN_ONLY, kwargs=no_kwargs),
+    Route("agentcc:spend-summary", TOKEN_ONLY, kwargs=no_kwargs, query="period=monthly"),
+    Route("agentcc:webhook-logs", TOKEN_ONLY, kwargs=no_kwargs, method="POST"),
 ]
