@@ -121,8 +121,8 @@ def _key_stream(sync: selectors.KeySync):
     yield '{"data":['
     separator = ""
     batch = []
-    for key in sync.rows():
-        batch.append(json.dumps(selectors.key_document(key, now=sync.now), separators=(",", ":")))
+    for document in sync.documents():
+        batch.append(document)
         if len(batch) == KEYS_PER_WRITE:
             yield separator + ",".join(batch)
             separator, batch = ",", []

@@ -3,16 +3,19 @@ changes since a cursor, spend. The /v1/gateway/ API and the open-source gateway'
 these, so both answer from the same rows."""
 
 import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import batched
 
 from django.core import signing
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from keys.models import RetiredSecret, VirtualKey
+from keys.models import KeyStatus, RetiredSecret, VirtualKey
 from orgs.config_schema import OrgConfig, StoredSecret, read_stored
 from orgs.models import Organization, ProviderSecret
 from orgs.selectors import provider_api_keys
@@ -161,25 +164,72 @@ def position_from(cursor: str) -> SyncPosition:
     return SyncPosition(updated_at=updated_at, key_pk=key_pk)
 
 
+# A key's sync document is written as JSON text from plain column values: the JSON columns come
+# as the database's text (Cast) and are spliced in as they are, so a full sync of 100,000 keys
+# builds no model objects and decodes no JSON only to encode it again.
+KEY_COLUMNS = {
+    "pk": F("pk"),
+    "updated_at": F("updated_at"),
+    "public_id": F("public_id"),
+    "name": F("name"),
+    "secret_hash": F("secret_hash"),
+    "organization_id": F("organization_id"),
+    "slug": F("organization__slug"),
+    "scopes": Cast("scopes", TextField()),
+    "expires_at": F("expires_at"),
+    "revoked_at": F("revoked_at"),
+    "allowed_models": Cast("allowed_models", TextField()),
+    "allowed_ips": Cast("allowed_ips", TextField()),
+    "rate_limit_rpm": F("rate_limit_rpm"),
+    "rate_limit_tpm": F("rate_limit_tpm"),
+    "budget_limit": F("budget_limit"),
+    "budget_period": F("budget_period"),
+}
+_text = json.JSONEncoder().encode
+
+
+def _iso(moment: datetime | None) -> str:
+    return "null" if moment is None else f'"{moment.isoformat()}"'
+
+
+def _number(value: int | None) -> str:
+    return "null" if value is None else str(int(value))
+
+
 @dataclass
 class KeySync:
-    """Keys changed after `since` (all of them without one), oldest change first; iterate
-    `rows()` once, then `next_cursor` is where the next sync starts."""
+    """Keys changed after `since` (all of them without one), oldest change first, each as its
+    JSON document; iterate `documents()` once, then `next_cursor` is where the next sync starts."""
 
     since: SyncPosition | None
     now: datetime
     next_position: SyncPosition | None = None
 
-    def rows(self) -> Iterator[VirtualKey]:
-        keys = with_retired_secrets(VirtualKey.objects.all(), now=self.now).order_by(
-            "updated_at", "pk"
-        )
+    def documents(self) -> Iterator[str]:
+        """One query read through a server-side cursor KEY_SYNC_CHUNK rows at a time (plus one
+        query per chunk for its retired secrets), so memory holds one chunk whatever the number
+        of keys."""
+        keys = VirtualKey.objects.order_by("updated_at", "pk")
         if self.since is not None:
             keys = keys.filter(
                 Q(updated_at__gt=self.since.updated_at)
                 | Q(updated_at=self.since.updated_at, pk__gt=self.since.key_pk)
             )
-        yield from keys.iterator(chunk_size=KEY_SYNC_CHUNK)
+        rows = keys.values_list(*KEY_COLUMNS.values()).iterator(chunk_size=KEY_SYNC_CHUNK)
+        for chunk in batched(rows, KEY_SYNC_CHUNK):
+            retired: dict[int, list[str]] = {}
+            for key_pk, secret_hash, valid_until in (
+                RetiredSecret.objects.filter(
+                    key_id__in=[row[0] for row in chunk], valid_until__gt=self.now
+                )
+                .order_by("valid_until", "pk")
+                .values_list("key_id", "secret_hash", "valid_until")
+            ):
+                retired.setdefault(key_pk, []).append(
+                    f'{{"secret_hash":{_text(secret_hash)},"valid_until":{_iso(valid_until)}}}'
+                )
+            for row in chunk:
+                yield self._document(row, retired.get(row[0], ()))
         # Every committed change up to `settled` has now been sent; later ones were sent too and
         # come again next time (see KEY_SYNC_SETTLE).
         settled = SyncPosition(self.now - KEY_SYNC_SETTLE, 0)
@@ -190,43 +240,58 @@ class KeySync:
             else settled
         )
 
+    def _document(self, row: tuple, retired_secrets) -> str:
+        """What a gateway needs to authenticate and restrict one key: hashes, never a secret;
+        `retired_secrets` are the ones a rotation replaced that still work until `valid_until`
+        (the grace period)."""
+        (
+            _pk,
+            updated_at,
+            public_id,
+            name,
+            secret_hash,
+            organization_id,
+            slug,
+            scopes,
+            expires_at,
+            revoked_at,
+            allowed_models,
+            allowed_ips,
+            rate_limit_rpm,
+            rate_limit_tpm,
+            budget_limit,
+            budget_period,
+        ) = row
+        if revoked_at is not None:
+            status = KeyStatus.REVOKED.value
+        elif expires_at is not None and expires_at <= self.now:
+            status = KeyStatus.EXPIRED.value
+        else:
+            status = KeyStatus.ACTIVE.value
+        budget = (
+            "null"
+            if budget_limit is None
+            else f'{{"limit":"{budget_limit}","period":{_text(budget_period)}}}'
+        )
+        return (
+            f'{{"id":{_text(public_id)},"name":{_text(name)},"secret_hash":{_text(secret_hash)},'
+            f'"organization":{{"id":{int(organization_id)},"slug":{_text(slug)}}},'
+            f'"status":"{status}","scopes":{scopes},"expires_at":{_iso(expires_at)},'
+            f'"revoked_at":{_iso(revoked_at)},"updated_at":{_iso(updated_at)},'
+            f'"restrictions":{{"allowed_models":{allowed_models},"allowed_ips":{allowed_ips},'
+            f'"rate_limit_rpm":{_number(rate_limit_rpm)},'
+            f'"rate_limit_tpm":{_number(rate_limit_tpm)},"budget":{budget}}},'
+            f'"retired_secrets":[{",".join(retired_secrets)}]}}'
+        )
+
     @property
     def next_cursor(self) -> str:
         if self.next_position is None:
-            raise RuntimeError("iterate rows() to the end before asking where the next sync starts")
+            raise RuntimeError(
+                "iterate documents() to the end before asking where the next sync starts"
+            )
         return cursor_for(self.next_position)
 
 
 def key_sync(*, since: str | None, now: datetime | None = None) -> KeySync:
     return KeySync(since=position_from(since) if since else None, now=now or timezone.now())
-
-
-def key_document(key: VirtualKey, *, now: datetime) -> dict:
-    """What a gateway needs to authenticate and restrict one key; never its secret, only hashes."""
-    return {
-        "id": key.public_id,
-        "name": key.name,
-        "secret_hash": key.secret_hash,
-        "organization": {"id": key.organization_id, "slug": key.organization.slug},
-        "status": str(key.status_at(now)),
-        "scopes": key.scopes,
-        "expires_at": key.expires_at.isoformat() if key.expires_at else None,
-        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
-        "updated_at": key.updated_at.isoformat(),
-        "restrictions": {
-            "allowed_models": key.allowed_models,
-            "allowed_ips": key.allowed_ips,
-            "rate_limit_rpm": key.rate_limit_rpm,
-            "rate_limit_tpm": key.rate_limit_tpm,
-            "budget": (
-                {"limit": str(key.budget_limit), "period": key.budget_period}
-                if key.budget_limit is not None
-                else None
-            ),
-        },
-        # Secrets replaced by a rotation that still work until `valid_until` (the grace period).
-        "retired_secrets": [
-            {"secret_hash": retired.secret_hash, "valid_until": retired.valid_until.isoformat()}
-            for retired in getattr(key, "retired_still_valid", ())
-        ],
-    }
