@@ -123,6 +123,8 @@ class VirtualKey(models.Model):
                 fields=["organization", "created_by", "-created_at", "-id"],
                 name="key_org_creator_newest",
             ),
+            # The gateway's key sync reads every key changed after a cursor, oldest first.
+            models.Index(fields=["updated_at", "id"], name="key_changed_since"),
         ]
         constraints = [
             models.CheckConstraint(
