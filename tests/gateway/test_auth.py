@@ -110,3 +110,20 @@ def test_the_openapi_document_lists_the_gateway_endpoints_with_bearer_auth():
     assert {"/v1/gateway/configs", "/v1/gateway/keys"} <= set(document["paths"])
     schemes = document["components"]["securitySchemes"]
     assert {"type": "http", "scheme": "bearer"}.items() <= next(iter(schemes.values())).items()
+
+
+def test_settings_refuse_a_short_token_and_read_a_list():
+    from tests.site.test_deployment import PRODUCTION_ENV, _extra_production_env, manage
+
+    env = {**PRODUCTION_ENV, **_extra_production_env()}
+    short = manage("check", env={**env, "GATEWAY_TOKENS": f"{TOKEN},too-short"})
+    assert short.returncode != 0
+    assert "GATEWAY_TOKENS: each token must be at least 32 characters" in short.stderr
+    assert "too-short" not in short.stderr
+    listed = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.GATEWAY_TOKENS)",
+        env={**env, "GATEWAY_TOKENS": f" {TOKEN} , {NEXT_TOKEN} ,"},
+    )
+    assert listed.stdout.strip().splitlines()[-1] == repr([TOKEN, NEXT_TOKEN]), listed.stderr
