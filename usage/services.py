@@ -5,6 +5,7 @@
 # ruff: noqa: S608
 
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictFloat,
     StrictInt,
     StrictStr,
     ValidationError,
@@ -66,9 +66,6 @@ def _one_line(value: str) -> str:
 
 
 Text = Annotated[StrictStr, AfterValidator(_one_line)]
-MetadataValue = Annotated[StrictStr, Field(max_length=METADATA_MAX_VALUE_LENGTH)] | (
-    StrictInt | StrictFloat | StrictBool | None
-)
 
 
 class LogRow(BaseModel):
@@ -96,15 +93,34 @@ class LogRow(BaseModel):
     session_id: Annotated[Text, Field(max_length=200)] = ""
     # Provider errors can run long; the start says what happened.
     error: StrictStr = ""
-    metadata: dict[
-        Annotated[StrictStr, Field(min_length=1, max_length=METADATA_MAX_KEY_LENGTH)],
-        MetadataValue,
-    ] = Field(default_factory=dict, max_length=METADATA_MAX_KEYS)
+    # Labels for filtering (team, feature, trace id): a flat object of short values.
+    metadata: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("cost")
     @classmethod
     def _cost_places(cls, value: Decimal) -> Decimal:
         return value.quantize(COST_PLACES, rounding=ROUND_HALF_EVEN)
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_bounded(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(value) > METADATA_MAX_KEYS:
+            raise ValueError(f"at most {METADATA_MAX_KEYS} keys, not {len(value)}; send fewer")
+        for name, item in value.items():
+            if not 1 <= len(name) <= METADATA_MAX_KEY_LENGTH:
+                raise ValueError(
+                    f"key {name[:METADATA_MAX_KEY_LENGTH]!r}: names are 1 to "
+                    f"{METADATA_MAX_KEY_LENGTH} characters"
+                )
+            if isinstance(item, str) and len(item) > METADATA_MAX_VALUE_LENGTH:
+                raise ValueError(
+                    f"{name!r}: at most {METADATA_MAX_VALUE_LENGTH} characters; shorten it"
+                )
+            if item is not None and not isinstance(item, str | int | float | bool):
+                raise ValueError(f"{name!r}: must be a string, number, true/false or null")
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ValueError(f"{name!r}: must be a finite number")
+        return value
 
     @field_validator("error")
     @classmethod
@@ -157,8 +173,6 @@ def _rejections(index: int, error: ValidationError) -> list[RowRejection]:
         reason = FIXES.get(detail["type"], detail["msg"])
         if detail["type"] == "value_error":
             reason = detail["msg"].removeprefix("Value error, ")
-        if detail["type"] == "too_long" and loc == ("metadata",):
-            reason = f"at most {METADATA_MAX_KEYS} keys; send fewer"
         found.append(RowRejection(index=index, field=field, reason=reason))
     return found
 
