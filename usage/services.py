@@ -9,7 +9,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
@@ -310,86 +310,104 @@ def _attach_keys(items: list[_Row]) -> list[RowRejection]:
     return rejected
 
 
-# Columns written for a new log row, in order.
+# Columns written for a new log row, in order, with their PostgreSQL types.
 LOG_COLUMNS = (
-    "organization_id",
-    "key_id",
-    "request_id",
-    "model",
-    "provider",
-    "status_code",
-    "latency_ms",
-    "ttft_ms",
-    "input_tokens",
-    "output_tokens",
-    "cached_tokens",
-    "cost",
-    "cache_hit",
-    "fallback_used",
-    "started_at",
-    "end_user",
-    "session_id",
-    "error",
-    "metadata",
-    "ingested_at",
+    ("organization_id", "bigint"),
+    ("key_id", "bigint"),
+    ("request_id", "text"),
+    ("model", "text"),
+    ("provider", "text"),
+    ("status_code", "smallint"),
+    ("latency_ms", "integer"),
+    ("ttft_ms", "integer"),
+    ("input_tokens", "integer"),
+    ("output_tokens", "integer"),
+    ("cached_tokens", "integer"),
+    ("cost", "numeric"),
+    ("cache_hit", "boolean"),
+    ("fallback_used", "boolean"),
+    ("started_at", "timestamptz"),
+    ("end_user", "text"),
+    ("session_id", "text"),
+    ("error", "text"),
+    ("metadata", "jsonb"),
+    ("ingested_at", "timestamptz"),
 )
-# Rows per INSERT statement: SQLite binds at most 32,766 parameters in one.
-CHUNK_ROWS = 1_000
-
-
-def _chunks(items: list, size: int = CHUNK_ROWS) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+# Rows per statement on SQLite, which binds at most 32,766 parameters in one.
+SQLITE_CHUNK_ROWS = 1_000
 
 
 def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+def _row_sources(
+    columns: Sequence[tuple[str, str]], rows: list[tuple]
+) -> Iterable[tuple[str, list]]:
+    """(SELECT or VALUES clause, parameters) feeding `rows` to an INSERT.
+
+    PostgreSQL gets one array per column and `unnest`s them: a whole batch in one statement of
+    as many parameters as columns (a VALUES list of 20,000 placeholders costs more to build and
+    parse than to insert). SQLite gets VALUES lists of SQLITE_CHUNK_ROWS rows."""
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{'text' if kind == 'jsonb' else kind}[]" for _, kind in columns)
+        names = ", ".join(f"c{index}" for index in range(len(columns)))
+        picked = ", ".join(
+            f"c{index}::jsonb" if kind == "jsonb" else f"c{index}"
+            for index, (_, kind) in enumerate(columns)
+        )
+        yield (
+            f"SELECT {picked} FROM unnest({arrays}) AS batch({names})",
+            [list(values) for values in zip(*rows, strict=True)],
+        )
+        return
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    for start in range(0, len(rows), SQLITE_CHUNK_ROWS):
+        chunk = rows[start : start + SQLITE_CHUNK_ROWS]
+        yield (
+            "VALUES " + ", ".join([placeholders] * len(chunk)),
+            [_adapt(value) for row in chunk for value in row],
+        )
+
+
 def _insert_new(items: list[_Row], now: datetime) -> list[_Row]:
     """INSERT … ON CONFLICT DO NOTHING RETURNING: the rows this batch stored for the first time
     (PostgreSQL and SQLite ≥ 3.35 both speak it)."""
-    ops = connection.ops
-    ingested_at = ops.adapt_datetimefield_value(now)
-    table = RequestLog._meta.db_table
-    columns = ", ".join(_quote(column) for column in LOG_COLUMNS)
-    # metadata (the last but one column) arrives as JSON text; PostgreSQL is told it is jsonb.
-    metadata = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    placeholders = "(" + ", ".join(["%s"] * (len(LOG_COLUMNS) - 2) + [metadata, "%s"]) + ")"
+    rows = [
+        (
+            item.organization_id,
+            item.key_pk,
+            item.row.request_id,
+            item.row.model,
+            item.row.provider,
+            item.row.status_code,
+            item.row.latency_ms,
+            item.row.ttft_ms,
+            item.row.input_tokens,
+            item.row.output_tokens,
+            item.row.cached_tokens,
+            item.row.cost,
+            item.row.cache_hit,
+            item.row.fallback_used,
+            item.row.started_at,
+            item.row.user,
+            item.row.session_id,
+            item.row.error,
+            json.dumps(item.row.metadata),
+            now,
+        )
+        for item in items
+    ]
+    table = _quote(RequestLog._meta.db_table)
+    columns = ", ".join(_quote(column) for column, _ in LOG_COLUMNS)
     by_key = {(item.organization_id, item.row.request_id): item for item in items}
     new = []
     with connection.cursor() as cursor:
-        for chunk in _chunks(items):
-            params: list = []
-            for item in chunk:
-                row = item.row
-                params += (
-                    item.organization_id,
-                    item.key_pk,
-                    row.request_id,
-                    row.model,
-                    row.provider,
-                    row.status_code,
-                    row.latency_ms,
-                    row.ttft_ms,
-                    row.input_tokens,
-                    row.output_tokens,
-                    row.cached_tokens,
-                    ops.adapt_decimalfield_value(row.cost, 20, 10),
-                    row.cache_hit,
-                    row.fallback_used,
-                    ops.adapt_datetimefield_value(row.started_at),
-                    row.user,
-                    row.session_id,
-                    row.error,
-                    json.dumps(row.metadata),
-                    ingested_at,
-                )
+        for source, params in _row_sources(LOG_COLUMNS, rows):
             cursor.execute(
-                f"INSERT INTO {_quote(table)} ({columns}) VALUES "
-                + ", ".join([placeholders] * len(chunk))
-                + " ON CONFLICT (organization_id, request_id, started_at) DO NOTHING"
-                " RETURNING organization_id, request_id",
+                f"INSERT INTO {table} ({columns}) {source} "
+                "ON CONFLICT (organization_id, request_id, started_at) DO NOTHING "
+                "RETURNING organization_id, request_id",
                 params,
             )
             new += [by_key[(organization_id, request_id)] for organization_id, request_id in cursor]
@@ -447,14 +465,28 @@ def _rollups_add(items: list[_Row]) -> None:
 
 
 def _adapt(value: Any) -> Any:
+    """A value as SQLite stores it (PostgreSQL's driver adapts Python values itself)."""
     ops = connection.ops
     if isinstance(value, datetime):
         return ops.adapt_datetimefield_value(value)
     if isinstance(value, Decimal):
         return ops.adapt_decimalfield_value(value, 20, 10)
-    if hasattr(value, "isoformat"):
+    if isinstance(value, date):
         return ops.adapt_datefield_value(value)
     return value
+
+
+# PostgreSQL types of the rollup columns.
+ROLLUP_TYPES = {
+    "organization_id": "bigint",
+    "key_id": "bigint",
+    "hour": "timestamptz",
+    "day": "date",
+    "model": "text",
+    "provider": "text",
+    "end_user": "text",
+    "cost": "numeric",
+}
 
 
 def _upsert(model, key_columns: tuple[str, ...], groups: dict[tuple, dict[str, Any]]) -> None:
@@ -464,24 +496,22 @@ def _upsert(model, key_columns: tuple[str, ...], groups: dict[tuple, dict[str, A
         return
     table = _quote(model._meta.db_table)
     counter_columns = list(next(iter(groups.values())))
-    columns = [*key_columns, *counter_columns]
-    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    columns = [
+        (column, ROLLUP_TYPES.get(column, "bigint")) for column in [*key_columns, *counter_columns]
+    ]
     updates = ", ".join(
         f"{_quote(column)} = {table}.{_quote(column)} + excluded.{_quote(column)}"
         for column in counter_columns
     )
     conflict = ", ".join(_quote(column) for column in key_columns)
+    names = ", ".join(_quote(column) for column, _ in columns)
     ordered = sorted(groups.items(), key=lambda group: tuple(str(part) for part in group[0]))
+    rows = [(*key, *(counters[column] for column in counter_columns)) for key, counters in ordered]
     with connection.cursor() as cursor:
-        for chunk in _chunks(ordered):
-            params: list = []
-            for key, counters in chunk:
-                params += [_adapt(part) for part in key]
-                params += [_adapt(counters[column]) for column in counter_columns]
+        for source, params in _row_sources(columns, rows):
             cursor.execute(
-                f"INSERT INTO {table} ({', '.join(_quote(c) for c in columns)}) VALUES "
-                + ", ".join([placeholders] * len(chunk))
-                + f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+                f"INSERT INTO {table} ({names}) {source} "
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
                 params,
             )
 
