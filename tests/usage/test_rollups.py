@@ -73,23 +73,24 @@ def rollups() -> dict:
 def raw_aggregates() -> dict:
     """The same figures from the raw logs, summed in the database (buckets counted in Python)."""
     logs = RequestLog.objects.order_by()
+    histograms: dict[tuple, list[int]] = {}
+    for organization_id, started_at, model, provider, latency in logs.values_list(
+        "organization_id", "started_at", "model", "provider", "latency_ms"
+    ):
+        hour = started_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        counts = histograms.setdefault(
+            (organization_id, hour, model, provider), [0] * len(LATENCY_BUCKET_FIELDS)
+        )
+        counts[latency_bucket(latency)] += 1
     hourly = {}
     for r in (
         logs.annotate(hour=TruncHour("started_at", tzinfo=UTC))
         .values("organization_id", "hour", "model", "provider")
         .annotate(**raw_counters())
     ):
-        buckets = [0] * len(LATENCY_BUCKET_FIELDS)
-        for latency in logs.filter(
-            organization_id=r["organization_id"],
-            model=r["model"],
-            provider=r["provider"],
-            started_at__gte=r["hour"],
-            started_at__lt=r["hour"] + timedelta(hours=1),
-        ).values_list("latency_ms", flat=True):
-            buckets[latency_bucket(latency)] += 1
-        r.update(zip(LATENCY_BUCKET_FIELDS, buckets, strict=True))
-        hourly[(r["organization_id"], r["hour"], r["model"], r["provider"])] = normal(r)
+        key = (r["organization_id"], r["hour"], r["model"], r["provider"])
+        r.update(zip(LATENCY_BUCKET_FIELDS, histograms[key], strict=True))
+        hourly[key] = normal(r)
     by_day = logs.annotate(day=TruncDate("started_at", tzinfo=UTC))
     key_day = {
         (r["organization_id"], r["key_id"], r["day"]): normal(r)
