@@ -18,7 +18,6 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -32,7 +31,6 @@ from pydantic import (
 )
 
 from keys.models import RetiredSecret, VirtualKey
-from orgs.config_schema import visible_text
 from usage.models import (
     COUNTER_FIELDS,
     LATENCY_BUCKET_FIELDS,
@@ -61,11 +59,11 @@ LATENCY_MAX_MS = 3_600_000
 LAST_USED_STEP = timedelta(minutes=1)
 
 
-def _one_line(value: str) -> str:
-    return visible_text(value)
-
-
-Text = Annotated[StrictStr, AfterValidator(_one_line)]
+# No control or format characters (newlines, NUL, bidi overrides) in names and ids, as
+# `orgs.config_schema.visible_text` has it; checked by pydantic's own regex engine, in Rust,
+# since a Python check per field of every row costs more than the rest of the validation.
+VISIBLE = r"^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$"
+Text = Annotated[StrictStr, Field(pattern=VISIBLE)]
 
 
 class LogRow(BaseModel):
@@ -125,7 +123,11 @@ class LogRow(BaseModel):
     @field_validator("error")
     @classmethod
     def _error_short(cls, value: str) -> str:
-        return value[:ERROR_MAX_LENGTH]
+        # Provider messages carry newlines and tabs: kept as one line of text.
+        value = value[:ERROR_MAX_LENGTH]
+        return (
+            value if value.isprintable() else "".join(c if c.isprintable() else " " for c in value)
+        )
 
     @field_validator("started_at")
     @classmethod
@@ -148,6 +150,9 @@ FIXES = {
     "bool_type": "must be true or false",
     "string_type": "must be a string",
     "timezone_aware": "must carry its time zone, e.g. 2026-01-31T12:00:00Z",
+    "string_unicode": "must be valid Unicode text (a lone surrogate is not); fix the encoding",
+    "string_pattern_mismatch": "must not contain control characters (newlines, tabs, NUL); "
+    "remove them",
 }
 
 
@@ -341,25 +346,52 @@ def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+# A column of a batch travels to PostgreSQL as one string, its values joined by a separator no
+# value holds (text that reaches here has no control characters; JSON escapes them), and is
+# split there by string_to_array. A leading separator keeps a lone empty string from becoming
+# an empty array; NULL_MARK stands for NULL.
+TEXT_SEPARATOR = "\x1f"
+NULL_MARK = "\x1e"
+
+
+def _pg_column(kind: str, values: Sequence[Any]) -> str:
+    """One column of the batch as the string string_to_array splits again (see TEXT_SEPARATOR)."""
+    if kind in ("text", "jsonb"):
+        texts = values
+    elif kind == "boolean":
+        texts = ["t" if value else "f" for value in values]
+    elif kind in ("timestamptz", "date"):
+        texts = [value.isoformat() for value in values]
+    else:  # numbers
+        texts = [NULL_MARK if value is None else str(value) for value in values]
+    return TEXT_SEPARATOR + TEXT_SEPARATOR.join(texts)
+
+
 def _row_sources(
     columns: Sequence[tuple[str, str]], rows: list[tuple]
 ) -> Iterable[tuple[str, list]]:
     """(SELECT or VALUES clause, parameters) feeding `rows` to an INSERT.
 
-    PostgreSQL gets one array per column and `unnest`s them: a whole batch in one statement of
-    as many parameters as columns (a VALUES list of 20,000 placeholders costs more to build and
-    parse than to insert). SQLite gets VALUES lists of SQLITE_CHUNK_ROWS rows."""
+    PostgreSQL gets the batch in one statement of one parameter per column: each column's
+    values as one string, split into an array and `unnest`ed. A VALUES list of 20,000
+    placeholders, or lists adapted to arrays by the driver, cost more in Python than the insert
+    costs the server. SQLite gets VALUES lists of SQLITE_CHUNK_ROWS rows."""
     if connection.vendor == "postgresql":
-        arrays = ", ".join(f"%s::{'text' if kind == 'jsonb' else kind}[]" for _, kind in columns)
+        arrays = ", ".join(
+            f"((string_to_array(%s, E'\\x1f', E'\\x1e'))[2:])::"
+            f"{'text' if kind == 'jsonb' else kind}[]"
+            for _, kind in columns
+        )
         names = ", ".join(f"c{index}" for index in range(len(columns)))
         picked = ", ".join(
             f"c{index}::jsonb" if kind == "jsonb" else f"c{index}"
             for index, (_, kind) in enumerate(columns)
         )
-        yield (
-            f"SELECT {picked} FROM unnest({arrays}) AS batch({names})",
-            [list(values) for values in zip(*rows, strict=True)],
-        )
+        params = [
+            _pg_column(kind, values)
+            for (_, kind), values in zip(columns, zip(*rows, strict=True), strict=True)
+        ]
+        yield f"SELECT {picked} FROM unnest({arrays}) AS batch({names})", params
         return
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
     for start in range(0, len(rows), SQLITE_CHUNK_ROWS):

@@ -132,6 +132,8 @@ BAD_ROWS = {
     "missing model": ({"model": None}, "model"),
     "long request id": ({"request_id": "r" * 129}, "request_id"),
     "control character": ({"model": "gpt\n4o"}, "model"),
+    "bidi override": ({"user": "evil\u202eadmin"}, "user"),
+    "lone surrogate": ({"session_id": "s\ud800"}, "session_id"),
     "too much metadata": (
         {"metadata": {f"k{i}": "v" for i in range(METADATA_MAX_KEYS + 1)}},
         "metadata",
