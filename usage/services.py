@@ -5,10 +5,11 @@
 # ruff: noqa: S608
 
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
@@ -17,13 +18,11 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     StrictBool,
-    StrictFloat,
     StrictInt,
     StrictStr,
     ValidationError,
@@ -32,7 +31,6 @@ from pydantic import (
 )
 
 from keys.models import RetiredSecret, VirtualKey
-from orgs.config_schema import visible_text
 from usage.models import (
     COUNTER_FIELDS,
     LATENCY_BUCKET_FIELDS,
@@ -61,14 +59,11 @@ LATENCY_MAX_MS = 3_600_000
 LAST_USED_STEP = timedelta(minutes=1)
 
 
-def _one_line(value: str) -> str:
-    return visible_text(value)
-
-
-Text = Annotated[StrictStr, AfterValidator(_one_line)]
-MetadataValue = Annotated[StrictStr, Field(max_length=METADATA_MAX_VALUE_LENGTH)] | (
-    StrictInt | StrictFloat | StrictBool | None
-)
+# No control or format characters (newlines, NUL, bidi overrides) in names and ids, as
+# `orgs.config_schema.visible_text` has it; checked by pydantic's own regex engine, in Rust,
+# since a Python check per field of every row costs more than the rest of the validation.
+VISIBLE = r"^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$"
+Text = Annotated[StrictStr, Field(pattern=VISIBLE)]
 
 
 class LogRow(BaseModel):
@@ -96,20 +91,43 @@ class LogRow(BaseModel):
     session_id: Annotated[Text, Field(max_length=200)] = ""
     # Provider errors can run long; the start says what happened.
     error: StrictStr = ""
-    metadata: dict[
-        Annotated[StrictStr, Field(min_length=1, max_length=METADATA_MAX_KEY_LENGTH)],
-        MetadataValue,
-    ] = Field(default_factory=dict, max_length=METADATA_MAX_KEYS)
+    # Labels for filtering (team, feature, trace id): a flat object of short values.
+    metadata: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("cost")
     @classmethod
     def _cost_places(cls, value: Decimal) -> Decimal:
         return value.quantize(COST_PLACES, rounding=ROUND_HALF_EVEN)
 
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_bounded(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(value) > METADATA_MAX_KEYS:
+            raise ValueError(f"at most {METADATA_MAX_KEYS} keys, not {len(value)}; send fewer")
+        for name, item in value.items():
+            if not 1 <= len(name) <= METADATA_MAX_KEY_LENGTH:
+                raise ValueError(
+                    f"key {name[:METADATA_MAX_KEY_LENGTH]!r}: names are 1 to "
+                    f"{METADATA_MAX_KEY_LENGTH} characters"
+                )
+            if isinstance(item, str) and len(item) > METADATA_MAX_VALUE_LENGTH:
+                raise ValueError(
+                    f"{name!r}: at most {METADATA_MAX_VALUE_LENGTH} characters; shorten it"
+                )
+            if item is not None and not isinstance(item, str | int | float | bool):
+                raise ValueError(f"{name!r}: must be a string, number, true/false or null")
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ValueError(f"{name!r}: must be a finite number")
+        return value
+
     @field_validator("error")
     @classmethod
     def _error_short(cls, value: str) -> str:
-        return value[:ERROR_MAX_LENGTH]
+        # Provider messages carry newlines and tabs: kept as one line of text.
+        value = value[:ERROR_MAX_LENGTH]
+        return (
+            value if value.isprintable() else "".join(c if c.isprintable() else " " for c in value)
+        )
 
     @field_validator("started_at")
     @classmethod
@@ -132,6 +150,9 @@ FIXES = {
     "bool_type": "must be true or false",
     "string_type": "must be a string",
     "timezone_aware": "must carry its time zone, e.g. 2026-01-31T12:00:00Z",
+    "string_unicode": "must be valid Unicode text (a lone surrogate is not); fix the encoding",
+    "string_pattern_mismatch": "must not contain control characters (newlines, tabs, NUL); "
+    "remove them",
 }
 
 
@@ -157,8 +178,6 @@ def _rejections(index: int, error: ValidationError) -> list[RowRejection]:
         reason = FIXES.get(detail["type"], detail["msg"])
         if detail["type"] == "value_error":
             reason = detail["msg"].removeprefix("Value error, ")
-        if detail["type"] == "too_long" and loc == ("metadata",):
-            reason = f"at most {METADATA_MAX_KEYS} keys; send fewer"
         found.append(RowRejection(index=index, field=field, reason=reason))
     return found
 
@@ -296,86 +315,131 @@ def _attach_keys(items: list[_Row]) -> list[RowRejection]:
     return rejected
 
 
-# Columns written for a new log row, in order.
+# Columns written for a new log row, in order, with their PostgreSQL types.
 LOG_COLUMNS = (
-    "organization_id",
-    "key_id",
-    "request_id",
-    "model",
-    "provider",
-    "status_code",
-    "latency_ms",
-    "ttft_ms",
-    "input_tokens",
-    "output_tokens",
-    "cached_tokens",
-    "cost",
-    "cache_hit",
-    "fallback_used",
-    "started_at",
-    "end_user",
-    "session_id",
-    "error",
-    "metadata",
-    "ingested_at",
+    ("organization_id", "bigint"),
+    ("key_id", "bigint"),
+    ("request_id", "text"),
+    ("model", "text"),
+    ("provider", "text"),
+    ("status_code", "smallint"),
+    ("latency_ms", "integer"),
+    ("ttft_ms", "integer"),
+    ("input_tokens", "integer"),
+    ("output_tokens", "integer"),
+    ("cached_tokens", "integer"),
+    ("cost", "numeric"),
+    ("cache_hit", "boolean"),
+    ("fallback_used", "boolean"),
+    ("started_at", "timestamptz"),
+    ("end_user", "text"),
+    ("session_id", "text"),
+    ("error", "text"),
+    ("metadata", "jsonb"),
+    ("ingested_at", "timestamptz"),
 )
-# Rows per INSERT statement: SQLite binds at most 32,766 parameters in one.
-CHUNK_ROWS = 1_000
-
-
-def _chunks(items: list, size: int = CHUNK_ROWS) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+# Rows per statement on SQLite, which binds at most 32,766 parameters in one.
+SQLITE_CHUNK_ROWS = 1_000
 
 
 def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+# A column of a batch travels to PostgreSQL as one string, its values joined by a separator no
+# value holds (text that reaches here has no control characters; JSON escapes them), and is
+# split there by string_to_array. A leading separator keeps a lone empty string from becoming
+# an empty array; NULL_MARK stands for NULL.
+TEXT_SEPARATOR = "\x1f"
+NULL_MARK = "\x1e"
+
+
+def _pg_column(kind: str, values: Sequence[Any]) -> str:
+    """One column of the batch as the string string_to_array splits again (see TEXT_SEPARATOR)."""
+    if kind in ("text", "jsonb"):
+        texts = values
+    elif kind == "boolean":
+        texts = ["t" if value else "f" for value in values]
+    elif kind in ("timestamptz", "date"):
+        texts = [value.isoformat() for value in values]
+    else:  # numbers
+        texts = [NULL_MARK if value is None else str(value) for value in values]
+    return TEXT_SEPARATOR + TEXT_SEPARATOR.join(texts)
+
+
+def _row_sources(
+    columns: Sequence[tuple[str, str]], rows: list[tuple]
+) -> Iterable[tuple[str, list]]:
+    """(SELECT or VALUES clause, parameters) feeding `rows` to an INSERT.
+
+    PostgreSQL gets the batch in one statement of one parameter per column: each column's
+    values as one string, split into an array and `unnest`ed. A VALUES list of 20,000
+    placeholders, or lists adapted to arrays by the driver, cost more in Python than the insert
+    costs the server. SQLite gets VALUES lists of SQLITE_CHUNK_ROWS rows."""
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(
+            f"((string_to_array(%s, E'\\x1f', E'\\x1e'))[2:])::"
+            f"{'text' if kind == 'jsonb' else kind}[]"
+            for _, kind in columns
+        )
+        names = ", ".join(f"c{index}" for index in range(len(columns)))
+        picked = ", ".join(
+            f"c{index}::jsonb" if kind == "jsonb" else f"c{index}"
+            for index, (_, kind) in enumerate(columns)
+        )
+        params = [
+            _pg_column(kind, values)
+            for (_, kind), values in zip(columns, zip(*rows, strict=True), strict=True)
+        ]
+        yield f"SELECT {picked} FROM unnest({arrays}) AS batch({names})", params
+        return
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    for start in range(0, len(rows), SQLITE_CHUNK_ROWS):
+        chunk = rows[start : start + SQLITE_CHUNK_ROWS]
+        yield (
+            "VALUES " + ", ".join([placeholders] * len(chunk)),
+            [_adapt(value) for row in chunk for value in row],
+        )
+
+
 def _insert_new(items: list[_Row], now: datetime) -> list[_Row]:
     """INSERT … ON CONFLICT DO NOTHING RETURNING: the rows this batch stored for the first time
     (PostgreSQL and SQLite ≥ 3.35 both speak it)."""
-    ops = connection.ops
-    ingested_at = ops.adapt_datetimefield_value(now)
-    table = RequestLog._meta.db_table
-    columns = ", ".join(_quote(column) for column in LOG_COLUMNS)
-    # metadata (the last but one column) arrives as JSON text; PostgreSQL is told it is jsonb.
-    metadata = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    placeholders = "(" + ", ".join(["%s"] * (len(LOG_COLUMNS) - 2) + [metadata, "%s"]) + ")"
+    rows = [
+        (
+            item.organization_id,
+            item.key_pk,
+            item.row.request_id,
+            item.row.model,
+            item.row.provider,
+            item.row.status_code,
+            item.row.latency_ms,
+            item.row.ttft_ms,
+            item.row.input_tokens,
+            item.row.output_tokens,
+            item.row.cached_tokens,
+            item.row.cost,
+            item.row.cache_hit,
+            item.row.fallback_used,
+            item.row.started_at,
+            item.row.user,
+            item.row.session_id,
+            item.row.error,
+            json.dumps(item.row.metadata),
+            now,
+        )
+        for item in items
+    ]
+    table = _quote(RequestLog._meta.db_table)
+    columns = ", ".join(_quote(column) for column, _ in LOG_COLUMNS)
     by_key = {(item.organization_id, item.row.request_id): item for item in items}
     new = []
     with connection.cursor() as cursor:
-        for chunk in _chunks(items):
-            params: list = []
-            for item in chunk:
-                row = item.row
-                params += (
-                    item.organization_id,
-                    item.key_pk,
-                    row.request_id,
-                    row.model,
-                    row.provider,
-                    row.status_code,
-                    row.latency_ms,
-                    row.ttft_ms,
-                    row.input_tokens,
-                    row.output_tokens,
-                    row.cached_tokens,
-                    ops.adapt_decimalfield_value(row.cost, 20, 10),
-                    row.cache_hit,
-                    row.fallback_used,
-                    ops.adapt_datetimefield_value(row.started_at),
-                    row.user,
-                    row.session_id,
-                    row.error,
-                    json.dumps(row.metadata),
-                    ingested_at,
-                )
+        for source, params in _row_sources(LOG_COLUMNS, rows):
             cursor.execute(
-                f"INSERT INTO {_quote(table)} ({columns}) VALUES "
-                + ", ".join([placeholders] * len(chunk))
-                + " ON CONFLICT (organization_id, request_id, started_at) DO NOTHING"
-                " RETURNING organization_id, request_id",
+                f"INSERT INTO {table} ({columns}) {source} "
+                "ON CONFLICT (organization_id, request_id, started_at) DO NOTHING "
+                "RETURNING organization_id, request_id",
                 params,
             )
             new += [by_key[(organization_id, request_id)] for organization_id, request_id in cursor]
@@ -433,14 +497,28 @@ def _rollups_add(items: list[_Row]) -> None:
 
 
 def _adapt(value: Any) -> Any:
+    """A value as SQLite stores it (PostgreSQL's driver adapts Python values itself)."""
     ops = connection.ops
     if isinstance(value, datetime):
         return ops.adapt_datetimefield_value(value)
     if isinstance(value, Decimal):
         return ops.adapt_decimalfield_value(value, 20, 10)
-    if hasattr(value, "isoformat"):
+    if isinstance(value, date):
         return ops.adapt_datefield_value(value)
     return value
+
+
+# PostgreSQL types of the rollup columns.
+ROLLUP_TYPES = {
+    "organization_id": "bigint",
+    "key_id": "bigint",
+    "hour": "timestamptz",
+    "day": "date",
+    "model": "text",
+    "provider": "text",
+    "end_user": "text",
+    "cost": "numeric",
+}
 
 
 def _upsert(model, key_columns: tuple[str, ...], groups: dict[tuple, dict[str, Any]]) -> None:
@@ -450,24 +528,22 @@ def _upsert(model, key_columns: tuple[str, ...], groups: dict[tuple, dict[str, A
         return
     table = _quote(model._meta.db_table)
     counter_columns = list(next(iter(groups.values())))
-    columns = [*key_columns, *counter_columns]
-    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    columns = [
+        (column, ROLLUP_TYPES.get(column, "bigint")) for column in [*key_columns, *counter_columns]
+    ]
     updates = ", ".join(
         f"{_quote(column)} = {table}.{_quote(column)} + excluded.{_quote(column)}"
         for column in counter_columns
     )
     conflict = ", ".join(_quote(column) for column in key_columns)
+    names = ", ".join(_quote(column) for column, _ in columns)
     ordered = sorted(groups.items(), key=lambda group: tuple(str(part) for part in group[0]))
+    rows = [(*key, *(counters[column] for column in counter_columns)) for key, counters in ordered]
     with connection.cursor() as cursor:
-        for chunk in _chunks(ordered):
-            params: list = []
-            for key, counters in chunk:
-                params += [_adapt(part) for part in key]
-                params += [_adapt(counters[column]) for column in counter_columns]
+        for source, params in _row_sources(columns, rows):
             cursor.execute(
-                f"INSERT INTO {table} ({', '.join(_quote(c) for c in columns)}) VALUES "
-                + ", ".join([placeholders] * len(chunk))
-                + f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+                f"INSERT INTO {table} ({names}) {source} "
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
                 params,
             )
 

@@ -92,7 +92,7 @@ def test_demo_data_is_idempotent_and_gives_one_user_per_role(capsys):
     config = organization_config(organization)
     assert [provider.name for provider in config.providers] == ["openai-main", "anthropic-main"]
     assert config.budgets.enabled and config.budgets.limit == 500
-    assert VirtualKey.objects.filter(organization=organization).count() == 2
+    assert VirtualKey.objects.filter(organization=organization).count() == 4
     output = capsys.readouterr().out
     assert "viewer@demo.prism.test" in output and "Password" in output
 
