@@ -1,6 +1,7 @@
 """Benchmark: the gateway's syncs at 100,000 keys (spread over 50 orgs): a full key sync
-(streamed; time and peak memory growth), an incremental sync when nothing changed, and a config
-poll answered 304. Prints figures; asserts nothing timed.
+(streamed; time and peak memory growth), an incremental sync when nothing changed, a config
+poll answered 304, and the open-source gateway's bulk key list. Prints figures; asserts nothing
+timed.
 
 Run: .venv/bin/python -m pytest -m bench -s tests/benchmarks/gateway_sync.py
 BENCH_SCALE=0.01 runs the same at a hundredth of the size (a quick check of the script).
@@ -93,9 +94,16 @@ def test_gateway_key_sync_and_config_poll(bench_db, settings):
     assert client.get("/v1/gateway/configs", headers=poll).status_code == 304
     poll_ms = _median_ms(lambda: client.get("/v1/gateway/configs", headers=poll))
 
+    started = time.perf_counter()
+    compat = client.get("/agentcc/api-keys/bulk/", headers=AUTH)
+    compat_bytes = sum(len(chunk) for chunk in compat.streaming_content)
+    compat_ms = (time.perf_counter() - started) * 1000
+    assert compat.status_code == 200 and compat_bytes > KEYS
+
     print(f"\nGateway sync, {KEYS:,} keys over {ORGS} orgs")
     print(f"  full key sync (streamed):       {full_plain_ms:8.1f} ms")
     print(f"  peak Python memory during sync: {python_peak / 2**20:8.1f} MB (tracemalloc)")
     print(f"  peak RSS growth during sync:    {rss_growth / 1024:8.1f} MB (ru_maxrss)")
     print(f"  incremental sync, no changes:   {incremental_ms:8.2f} ms (median of {RUNS})")
     print(f"  config poll answered 304:       {poll_ms:8.2f} ms (median of {RUNS})")
+    print(f"  open-source gateway's bulk keys: {compat_ms:7.1f} ms (active keys only)")
