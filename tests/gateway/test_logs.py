@@ -146,3 +146,16 @@ def test_a_body_that_is_not_a_batch_is_a_400(body, param):
     assert response.status_code == 400
     error = json_of(response)["error"]
     assert error["type"] == "invalid_request_error" and error["param"] == param
+
+
+def test_a_token_is_all_it_takes_no_csrf_token(two_keys):
+    ours, _ = two_keys
+    strict = Client(enforce_csrf_checks=True)
+    for path, headers in (
+        ("/v1/gateway/logs", bearer()),
+        ("/agentcc/webhook/logs/", {"X-Webhook-Secret": bearer()["Authorization"][7:]}),
+    ):
+        response = strict.post(
+            path, json.dumps({"logs": []}), content_type="application/json", headers=headers
+        )
+        assert response.status_code == 200, (path, response.content)
