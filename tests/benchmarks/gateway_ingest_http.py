@@ -1,0 +1,176 @@
+"""Benchmark: request logs posted over HTTP to `POST /v1/gateway/logs` on gunicorn + PostgreSQL in
+batches of 1,000 (JSON parse, token check, validation, insert, rollups), against `COPY` of the same
+rows into the same partitioned table. Prints rows/s and the ratio (goal: at least 0.3x of COPY);
+asserts nothing timed. PostgreSQL only: the server process must see the committed test data.
+
+Run: .venv/bin/python -m pytest -m bench -s tests/benchmarks/gateway_ingest_http.py
+USAGE_BENCH_ROWS sets the number of rows (default 50,000).
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from tests.factories import make_organization, make_user
+from tests.keys.conftest import make_key
+from usage.demo_traffic import traffic_rows
+from usage.models import RequestLog
+from usage.services import LOG_COLUMNS, LogRow
+
+pytestmark = [
+    pytest.mark.bench,
+    pytest.mark.skipif(
+        os.environ.get("DATABASE_URL", "").split(":")[0] not in ("postgres", "postgresql"),
+        reason="gunicorn reads the committed test database: PostgreSQL only",
+    ),
+]
+
+ROWS = int(os.environ.get("USAGE_BENCH_ROWS", "50000"))
+BATCH = 1_000
+CLIENTS = 2
+TOKEN = "bench-gateway-token-0123456789abcdef0123456789"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start_gunicorn(port: int) -> subprocess.Popen:
+    settings = connection.settings_dict
+    database_url = (
+        f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
+        f"{settings['PORT'] or 5432}/{settings['NAME']}"
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "GATEWAY_TOKENS": TOKEN,
+        "SECRET_KEY": "bench-" + "x" * 50,
+        "PROVIDER_SECRET_KEYS": "hhYtMnRw3S2b68dCXQvg2IQAhrygBfZ0WHZgwOeKjMc",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DEBUG": "0",
+        "SECURE_SSL_REDIRECT": "0",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "prism_site.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)  # noqa: S310
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def _post(port: int, rows: list[dict]) -> dict:
+    body = json.dumps({"logs": rows}, default=str).encode()
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"http://127.0.0.1:{port}/v1/gateway/logs",
+        data=body,
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+        return json.load(response)
+
+
+def _copy(rows: list[dict], keys: dict, now) -> float:
+    """COPY the same rows (validated beforehand, no rollups: the floor) into the log table under
+    other request ids; seconds the COPY took."""
+    records = []
+    for raw in rows:
+        row = LogRow.model_validate({**raw, "request_id": f"copy-{raw['request_id']}"})
+        key = keys[row.key_id]
+        records.append(
+            (
+                key.organization_id, key.pk, row.request_id, row.model, row.provider,
+                row.status_code, row.latency_ms, row.ttft_ms, row.input_tokens,
+                row.output_tokens, row.cached_tokens, row.cost, row.cache_hit,
+                row.fallback_used, row.started_at, row.user, row.session_id, row.error,
+                json.dumps(row.metadata), now,
+            )
+        )  # fmt: skip
+    columns = ", ".join(column for column, _ in LOG_COLUMNS)
+    started = time.perf_counter()
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {RequestLog._meta.db_table} ({columns}) FROM STDIN") as copy,
+    ):
+        for record in records:
+            copy.write_row(record)
+    return time.perf_counter() - started
+
+
+@pytest.mark.django_db(transaction=True)
+def test_http_ingestion_against_copy():
+    owner = make_user("owner@bench.test")
+    organizations = [make_organization(f"Bench http {n}", owner=owner) for n in range(3)]
+    keys = [make_key(org, owner, f"key {n}").key for org in organizations for n in range(4)]
+    now = timezone.now()
+    days = 10
+    rows = list(
+        traffic_rows(
+            key_ids=[key.public_id for key in keys],
+            key_weights=[1] * len(keys),
+            end=now,
+            days=days,
+            per_day=int(ROWS / days / 0.98),
+            request_prefix="http",
+        )
+    )[:ROWS]
+    port = _free_port()
+    server = _start_gunicorn(port)
+    try:
+        _post(port, rows[:1])  # warm both workers' imports and connections
+        batches = [rows[start : start + BATCH] for start in range(1, len(rows), BATCH)]
+        started = time.perf_counter()
+        # As gateways do: several post at once (here one per server worker).
+        with ThreadPoolExecutor(max_workers=CLIENTS) as clients:
+            answers = list(clients.map(lambda batch: _post(port, batch), batches))
+        http_seconds = time.perf_counter() - started
+        assert not any(answer["rejected"] for answer in answers)
+        accepted = sum(answer["accepted"] for answer in answers)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    assert accepted == len(rows) - 1
+    copy_seconds = _copy(rows, {key.public_id: key for key in keys}, now)
+    http_rate = accepted / http_seconds
+    copy_rate = len(rows) / copy_seconds
+    print(
+        f"\n{len(rows):,} rows, {len(keys)} keys in {len(organizations)} orgs, "
+        f"batches of {BATCH:,} (PostgreSQL, gunicorn 2 workers, {CLIENTS} clients at once)\n"
+        f"POST /v1/gateway/logs: {http_rate:>10,.0f} rows/s ({http_seconds:.2f} s)\n"
+        f"COPY:                  {copy_rate:>10,.0f} rows/s ({copy_seconds:.2f} s)\n"
+        f"ratio: {http_rate / copy_rate:.2f}x of COPY (goal: at least 0.3x)"
+    )
