@@ -992,7 +992,8 @@ def ingest_row(entry: LogEntry) -> dict:
     Dropped, never stored: `request_body`, `response_body`, `request_headers` (privacy),
     `guardrail_results`, and `total_tokens`, `is_stream`, `is_error` (derivable or not kept).
     """
-    error = entry.error_message or None
+    # Absent text is "" in our rows (as a native gateway leaves the field out), never None.
+    error = entry.error_message or ""
     return {
         "request_id": entry.request_id,
         "key_id": entry.auth_key_id or None,
@@ -1008,8 +1009,8 @@ def ingest_row(entry: LogEntry) -> dict:
         "cache_hit": entry.cache_hit,
         "fallback_used": entry.fallback_used,
         "started_at": entry.timestamp,
-        "user": entry.user_id or None,
-        "session_id": entry.session_id or None,
-        "error": error[:ERROR_MAX] if error else None,
+        "user": entry.user_id or "",
+        "session_id": entry.session_id or "",
+        "error": error[:ERROR_MAX],
         "metadata": _bounded_metadata(entry.metadata),
     }

@@ -143,12 +143,6 @@ def spend_summary_view(request):
     return JsonResponse(agentcc.envelope(result.model_dump(mode="json")))
 
 
-def _native_row(entry) -> dict:
-    # The contract's map leaves a field the gateway did not send as None; our rows take its
-    # absence for the default ("" for user, session and error), not None.
-    return {name: value for name, value in agentcc.ingest_row(entry).items() if value is not None}
-
-
 @webhook_view
 def webhook_logs(request):
     """`{"logs": [logEntry, ...]}` → `result: {"ingested": n}` (new rows). Bad rows are logged
@@ -168,7 +162,7 @@ def webhook_logs(request):
             code="invalid_batch",
         ) from None
     check_row_count(len(entries) + len(problems))
-    result = logs_ingest(rows=[_native_row(entry) for entry in entries])
+    result = logs_ingest(rows=[agentcc.ingest_row(entry) for entry in entries])
     if problems or result.rejected:
         logger.warning(
             "Gateway log batch: %d rows stored, %d duplicates, %d refused: %s",

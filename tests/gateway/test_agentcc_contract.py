@@ -618,7 +618,7 @@ def test_a_full_row_maps_to_our_ingest_row_without_bodies():
         "started_at": datetime(2026, 3, 18, 12, 29, 59, 123456, tzinfo=UTC),
         "user": "alice",
         "session_id": "sess-9",
-        "error": None,
+        "error": "",
         "metadata": {"key_org_id": "7", "team": "payments"},
     }
     assert tuple(row) == INGEST_FIELDS
@@ -634,8 +634,8 @@ def test_a_minimal_error_row_maps_with_empty_optionals():
     )
     row = ingest_row(entry)
     assert row["key_id"] is None
-    assert row["user"] is None
-    assert row["session_id"] is None
+    assert row["user"] == ""
+    assert row["session_id"] == ""
     assert row["model"] == "gpt-4o"
     assert row["error"] == "rate limited"
     assert row["cost"] == Decimal("0")
