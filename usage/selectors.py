@@ -11,6 +11,7 @@ from django.utils import timezone
 from keys.models import VirtualKey
 from orgs.models import Organization
 from orgs.selectors import parse_stored
+from prism_site.errors import Invalid
 from usage.models import HourlyRollup, KeyDayRollup, UserDayRollup
 
 PERIODS = ("daily", "weekly", "monthly", "total")
@@ -95,13 +96,14 @@ def spend_summary(*, now: datetime | None = None, period: str | None = None) -> 
     """Spend so far per org and per key in their current budget periods (calendar periods in
     UTC: daily, weekly from Monday, monthly; "total" is all time), read from the rollups.
 
-    `period` (one of PERIODS) puts every org and key in that one period instead of their own.
+    `period` (one of PERIODS) puts every org and key in that one period instead of their own;
+    another value raises `Invalid` naming `period`.
     A few queries whatever the number of orgs and keys: two, one per distinct period in use
     (at most 4), and two per distinct period of the orgs: 14 at most.
     """
     now = now or timezone.now()
-    if period is not None:
-        period_window(period, now)  # refuses an unknown period
+    if period is not None and period not in PERIODS:
+        raise Invalid(errors={"period": [f"must be one of {', '.join(PERIODS)}, not {period!r}"]})
 
     organizations = list(
         Organization.objects.select_related("config_version")

@@ -1,7 +1,7 @@
 """Benchmark: request-log ingestion through `logs_ingest` (validation, key lookup, insert, three
 rollup upserts, last_used_at) in batches of 1,000, against PostgreSQL's `COPY` of the same rows
-into the same partitioned table (no validation, no rollups: the floor). Prints rows/s and the
-ratio; asserts nothing timed.
+into the same partitioned table (no validation, no rollups: the floor), in turns, best of 3.
+Prints rows/s and the ratio; asserts nothing timed.
 
 Run: .venv/bin/python -m pytest -m bench -s tests/benchmarks/usage_ingest.py
 USAGE_BENCH_ROWS sets the number of rows (default 50,000).
@@ -26,6 +26,16 @@ pytestmark = pytest.mark.bench
 
 ROWS = int(os.environ.get("USAGE_BENCH_ROWS", "50000"))
 BATCH = 1_000
+ROUNDS = 3
+
+
+def commit_checks() -> None:
+    """The foreign-key checks a commit runs (deferred to it), counted in both timings: the
+    benchmark's transaction is rolled back, never committed."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def test_ingest_rows_per_second_against_copy(bench_db):
@@ -48,19 +58,21 @@ def test_ingest_rows_per_second_against_copy(bench_db):
         f"\n{len(rows):,} rows, {len(keys)} keys in {len(organizations)} orgs, batches of {BATCH:,}"
     )
 
-    with transaction.atomic():
-        started = time.perf_counter()
-        for start in range(0, len(rows), BATCH):
-            result = logs_ingest(rows=rows[start : start + BATCH], now=now)
-            assert not result.rejected
-        ingest_seconds = time.perf_counter() - started
-        assert RequestLog.objects.count() == len(rows)
-        transaction.set_rollback(True)
-    ingest_rate = len(rows) / ingest_seconds
-    print(f"logs_ingest: {ingest_rate:>10,.0f} rows/s ({ingest_seconds:.2f} s)")
+    def ingest() -> float:
+        with transaction.atomic():
+            started = time.perf_counter()
+            for start in range(0, len(rows), BATCH):
+                result = logs_ingest(rows=rows[start : start + BATCH], now=now)
+                assert not result.rejected
+            commit_checks()
+            seconds = time.perf_counter() - started
+            assert RequestLog.objects.count() == len(rows)
+            transaction.set_rollback(True)
+        return seconds
 
     if connection.vendor != "postgresql":
-        print("COPY: PostgreSQL only")
+        seconds = min(ingest() for _ in range(ROUNDS))
+        print(f"logs_ingest: {len(rows) / seconds:>10,.0f} rows/s ({seconds:.2f} s); no COPY here")
         return
     by_public_id = {key.public_id: key for key in keys}
     ingested_at = datetime.now(now.tzinfo)
@@ -78,17 +90,28 @@ def test_ingest_rows_per_second_against_copy(bench_db):
             )
         )  # fmt: skip
     columns = ", ".join(column for column, _ in LOG_COLUMNS)
-    with transaction.atomic():
-        started = time.perf_counter()
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY usage_requestlog ({columns}) FROM STDIN") as copy,
-        ):
-            for record in records:
-                copy.write_row(record)
-        copy_seconds = time.perf_counter() - started
-        assert RequestLog.objects.count() == len(rows)
-        transaction.set_rollback(True)
-    copy_rate = len(rows) / copy_seconds
-    print(f"COPY:        {copy_rate:>10,.0f} rows/s ({copy_seconds:.2f} s)")
+
+    def copy() -> float:
+        with transaction.atomic():
+            started = time.perf_counter()
+            with (
+                connection.cursor() as cursor,
+                cursor.cursor.copy(f"COPY usage_requestlog ({columns}) FROM STDIN") as copying,
+            ):
+                for record in records:
+                    copying.write_row(record)
+            commit_checks()
+            seconds = time.perf_counter() - started
+            assert RequestLog.objects.count() == len(rows)
+            transaction.set_rollback(True)
+        return seconds
+
+    # Taken in turns, best of each: the machine's other work weighs on both alike.
+    ingest_seconds, copy_seconds = float("inf"), float("inf")
+    for _ in range(ROUNDS):
+        ingest_seconds = min(ingest_seconds, ingest())
+        copy_seconds = min(copy_seconds, copy())
+    ingest_rate, copy_rate = len(rows) / ingest_seconds, len(rows) / copy_seconds
+    print(f"logs_ingest: {ingest_rate:>10,.0f} rows/s ({ingest_seconds:.2f} s, best of {ROUNDS})")
+    print(f"COPY:        {copy_rate:>10,.0f} rows/s ({copy_seconds:.2f} s, best of {ROUNDS})")
     print(f"logs_ingest / COPY: {ingest_rate / copy_rate:.2f}x")

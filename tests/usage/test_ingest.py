@@ -233,3 +233,9 @@ def test_a_batch_takes_the_same_few_queries_whatever_its_size(
     with django_assert_max_num_queries(6 + 3 + (size + 999) // 1000):
         result = logs_ingest(rows=rows, now=NOW)
     assert result.accepted == size
+
+
+def test_a_gateway_clock_ahead_never_marks_a_key_used_in_the_future(world):
+    ahead = NOW + timedelta(minutes=3)
+    assert logs_ingest(rows=[log_row(world.acme_main, ahead)], now=NOW).accepted == 1
+    assert last_used(world.acme_main) == NOW

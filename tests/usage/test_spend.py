@@ -7,6 +7,7 @@ import pytest
 
 from keys.models import VirtualKey
 from orgs.models import Organization
+from prism_site.errors import Invalid
 from tests.keys.conftest import set_org_config
 from tests.usage.conftest import log_row
 from usage.selectors import PeriodWindow, period_window, spend_summary
@@ -47,6 +48,11 @@ def test_period_windows_are_utc_calendar_periods(period, now, start, end):
 def test_an_unknown_period_is_refused():
     with pytest.raises(ValueError, match="period: must be one of daily, weekly, monthly, total"):
         period_window("yearly", utc(2026, 12, 2))
+    with pytest.raises(Invalid) as refused:
+        spend_summary(period="yearly")
+    assert refused.value.errors == {
+        "period": ["must be one of daily, weekly, monthly, total, not 'yearly'"]
+    }
 
 
 # Monday 7 December 2026, 10:00 UTC.

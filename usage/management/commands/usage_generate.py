@@ -109,7 +109,7 @@ class Command(BaseCommand):
         span = int((end - first).total_seconds())
         slot_rows = ", ".join(f"({n}, {org}, {key})" for n, (org, key) in enumerate(slots))
         if postgresql:
-            series = f"generate_series({low}, {high}) AS s(g)"
+            series = f"generate_series({low}::bigint, {high}::bigint) AS s(g)"
             prefix = ""
             started = (
                 f"TIMESTAMPTZ '{end.isoformat()}' "
@@ -143,7 +143,10 @@ class Command(BaseCommand):
             "cache_hit": "g % 9 = 0",
             "fallback_used": "g % 53 = 0",
             "started_at": started,
-            "end_user": "'user-' || (g % 1000)",
+            # 1,000 end users in the big org, 40 in each other one.
+            "end_user": (
+                f"'user-' || (g % CASE WHEN slot.n < {len(slots) // 2} THEN 1000 ELSE 40 END)"
+            ),
             "session_id": "''",
             "error": "CASE WHEN g % 50 = 0 THEN 'provider error' ELSE '' END",
             "metadata": "'{}'" + ("::jsonb" if postgresql else ""),
