@@ -15,13 +15,13 @@ import subprocess
 import sys
 import time
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
+from gateway.simulate import deliver, post_batch
 from tests.factories import make_organization, make_user
 from tests.keys.conftest import make_key
 from usage.demo_traffic import traffic_rows
@@ -92,18 +92,6 @@ def _start_gunicorn(port: int) -> subprocess.Popen:
     raise RuntimeError("gunicorn did not start")
 
 
-def _post(port: int, rows: list[dict]) -> dict:
-    body = json.dumps({"logs": rows}, default=str).encode()
-    request = urllib.request.Request(  # noqa: S310 - loopback
-        f"http://127.0.0.1:{port}/v1/gateway/logs",
-        data=body,
-        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-        return json.load(response)
-
-
 def _copy(rows: list[dict], keys: dict, now) -> float:
     """COPY the same rows (validated beforehand, no rollups: the floor) into the log table under
     other request ids; seconds the COPY took."""
@@ -151,15 +139,12 @@ def test_http_ingestion_against_copy():
     port = _free_port()
     server = _start_gunicorn(port)
     try:
-        _post(port, rows[:1])  # warm both workers' imports and connections
-        batches = [rows[start : start + BATCH] for start in range(1, len(rows), BATCH)]
-        started = time.perf_counter()
+        base_url = f"http://127.0.0.1:{port}"
+        post_batch(base_url, TOKEN, rows[:1])  # warm both workers' imports and connections
         # As gateways do: several post at once (here one per server worker).
-        with ThreadPoolExecutor(max_workers=CLIENTS) as clients:
-            answers = list(clients.map(lambda batch: _post(port, batch), batches))
-        http_seconds = time.perf_counter() - started
-        assert not any(answer["rejected"] for answer in answers)
-        accepted = sum(answer["accepted"] for answer in answers)
+        delivery = deliver(base_url, TOKEN, rows[1:], batch=BATCH, clients=CLIENTS)
+        assert delivery.rejected == 0
+        accepted, http_seconds = delivery.accepted, delivery.seconds
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
