@@ -7,7 +7,6 @@ Run: .venv/bin/python -m pytest -m bench -s tests/benchmarks/gateway_ingest_http
 USAGE_BENCH_ROWS sets the number of rows (default 50,000).
 """
 
-import json
 import os
 import signal
 import socket
@@ -19,14 +18,9 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from gateway.simulate import deliver, post_batch
-from tests.factories import make_organization, make_user
-from tests.keys.conftest import make_key
-from usage.demo_traffic import traffic_rows
-from usage.models import RequestLog
-from usage.services import LOG_COLUMNS, LogRow
+from tests.benchmarks.ingest_data import copy, copy_records, keys_and_rows
 
 pytestmark = [
     pytest.mark.bench,
@@ -92,50 +86,9 @@ def _start_gunicorn(port: int) -> subprocess.Popen:
     raise RuntimeError("gunicorn did not start")
 
 
-def _copy(rows: list[dict], keys: dict, now) -> float:
-    """COPY the same rows (validated beforehand, no rollups: the floor) into the log table under
-    other request ids; seconds the COPY took."""
-    records = []
-    for raw in rows:
-        row = LogRow.model_validate({**raw, "request_id": f"copy-{raw['request_id']}"})
-        key = keys[row.key_id]
-        records.append(
-            (
-                key.organization_id, key.pk, row.request_id, row.model, row.provider,
-                row.status_code, row.latency_ms, row.ttft_ms, row.input_tokens,
-                row.output_tokens, row.cached_tokens, row.cost, row.cache_hit,
-                row.fallback_used, row.started_at, row.user, row.session_id, row.error,
-                json.dumps(row.metadata), now,
-            )
-        )  # fmt: skip
-    columns = ", ".join(column for column, _ in LOG_COLUMNS)
-    started = time.perf_counter()
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {RequestLog._meta.db_table} ({columns}) FROM STDIN") as copy,
-    ):
-        for record in records:
-            copy.write_row(record)
-    return time.perf_counter() - started
-
-
 @pytest.mark.django_db(transaction=True)
 def test_http_ingestion_against_copy():
-    owner = make_user("owner@bench.test")
-    organizations = [make_organization(f"Bench http {n}", owner=owner) for n in range(3)]
-    keys = [make_key(org, owner, f"key {n}").key for org in organizations for n in range(4)]
-    now = timezone.now()
-    days = 10
-    rows = list(
-        traffic_rows(
-            key_ids=[key.public_id for key in keys],
-            key_weights=[1] * len(keys),
-            end=now,
-            days=days,
-            per_day=int(ROWS / days / 0.98),
-            request_prefix="http",
-        )
-    )[:ROWS]
+    keys, rows = keys_and_rows(ROWS, prefix="http")
     port = _free_port()
     server = _start_gunicorn(port)
     try:
@@ -149,11 +102,15 @@ def test_http_ingestion_against_copy():
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     assert accepted == len(rows) - 1
-    copy_seconds = _copy(rows, {key.public_id: key for key in keys}, now)
+    # The same rows under other request ids (the HTTP ones are stored), copied in one go.
+    records = copy_records(rows, keys, request_prefix="copy-")
+    started = time.perf_counter()
+    copy(records)
+    copy_seconds = time.perf_counter() - started
     http_rate = accepted / http_seconds
     copy_rate = len(rows) / copy_seconds
     print(
-        f"\n{len(rows):,} rows, {len(keys)} keys in {len(organizations)} orgs, "
+        f"\n{len(rows):,} rows, {len(keys)} keys in 3 orgs, "
         f"batches of {BATCH:,} (PostgreSQL, gunicorn 2 workers, {CLIENTS} clients at once)\n"
         f"POST /v1/gateway/logs: {http_rate:>10,.0f} rows/s ({http_seconds:.2f} s)\n"
         f"COPY:                  {copy_rate:>10,.0f} rows/s ({copy_seconds:.2f} s)\n"
