@@ -1,8 +1,6 @@
 """Races on PostgreSQL: concurrent creates cannot give two active keys one name, and concurrent
 rotations leave exactly one current secret with every old one retired (row locks)."""
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -13,6 +11,7 @@ from prism_site.actor import Actor
 from prism_site.errors import Invalid
 from tests.factories import make_organization, make_user
 from tests.keys.conftest import make_key
+from tests.races import run_together
 
 THREADS = 12
 
@@ -25,30 +24,6 @@ pytestmark = [
 ]
 
 
-def run_together(work):
-    barrier = threading.Barrier(THREADS)
-    outcomes = []
-    lock = threading.Lock()
-
-    def worker(number):
-        try:
-            barrier.wait()
-            result = work(number)
-        except Exception as error:  # noqa: BLE001 - the outcome is what the test inspects
-            result = error
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
-
-
 def test_concurrent_creates_with_one_name_make_one_key():
     owner = make_user()
     organization = make_organization("Race keys", owner=owner)
@@ -56,7 +31,8 @@ def test_concurrent_creates_with_one_name_make_one_key():
     outcomes = run_together(
         lambda _: key_create(
             organization=organization, actor=Actor(owner), attributes=KeyAttributes(name="shared")
-        )
+        ),
+        THREADS,
     )
     refused = [o for o in outcomes if isinstance(o, Invalid)]
     assert len(refused) == THREADS - 1
@@ -69,7 +45,9 @@ def test_concurrent_rotations_keep_one_current_secret():
     organization = make_organization("Race rotate", owner=owner)
     issued = make_key(organization, owner)
 
-    outcomes = run_together(lambda _: key_rotate(key=issued.key, actor=Actor(owner), grace="1h"))
+    outcomes = run_together(
+        lambda _: key_rotate(key=issued.key, actor=Actor(owner), grace="1h"), THREADS
+    )
     secrets = [outcome.secret for outcome in outcomes]
     assert len(set(secrets)) == THREADS
     key = VirtualKey.objects.get(pk=issued.key.pk)

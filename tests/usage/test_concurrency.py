@@ -2,7 +2,6 @@
 try) store each request once, count it once in the rollups, and never deadlock."""
 
 import random
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +10,7 @@ from django.db.models import Sum
 
 from tests.factories import make_organization, make_user
 from tests.keys.conftest import make_key
+from tests.races import run_together
 from tests.usage.conftest import KeyRef, log_row
 from usage.models import HourlyRollup, KeyDayRollup, RequestLog, UserDayRollup
 from usage.services import logs_ingest
@@ -39,26 +39,7 @@ def test_overlapping_batches_at_once_store_and_count_each_request_once():
     # Each gateway sends an overlapping share of the requests, in its own order.
     batches = [random.Random(n).sample(rows, 150 + 25 * n) for n in range(THREADS)]
     expected = len({row["request_id"] for batch in batches for row in batch})
-    barrier = threading.Barrier(THREADS)
-    outcomes = []
-    lock = threading.Lock()
-
-    def worker(number):
-        try:
-            barrier.wait()
-            result = logs_ingest(rows=batches[number], now=NOW)
-        except Exception as error:  # noqa: BLE001 - the outcome is what the test inspects
-            result = error
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_together(lambda number: logs_ingest(rows=batches[number], now=NOW), THREADS)
 
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
     stored = RequestLog.objects.count()
