@@ -1,18 +1,20 @@
-"""Reads of the usage app: spend in the current budget periods, from the rollups only."""
+"""Reads of the usage app: spend in the current budget periods (from the rollups only) and the
+request logs of one org, a time range at a time (the Logs page and its export)."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from keys.models import VirtualKey
 from orgs.models import Organization
 from orgs.selectors import parse_stored
-from prism_site.errors import Invalid
-from usage.models import HourlyRollup, KeyDayRollup, UserDayRollup
+from prism_site.errors import Invalid, NotFound
+from prism_site.paging import Keyset, Page
+from usage.models import HourlyRollup, KeyDayRollup, RequestLog, UserDayRollup
 
 PERIODS = ("daily", "weekly", "monthly", "total")
 
@@ -197,3 +199,78 @@ def _grouped(windows: dict[int, PeriodWindow]) -> dict[PeriodWindow, set[int]]:
 def _money(value) -> Decimal:
     # SQLite sums decimals as floats: back to the 10 places the tables keep.
     return Decimal(str(value or 0)).quantize(Decimal("1e-10"))
+
+
+# The Logs page's order: newest first, the id breaking ties; served by `reqlog_org_newest` and,
+# under a filter, by the org × filter × time indexes.
+REQUEST_LOG_KEYSET = Keyset("logs", ("-started_at", "-id"))
+STATUS_CLASSES = ("2xx", "4xx", "5xx")
+_BIGINT_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """What the Logs page shows: the org's requests since `since`, narrowed by the others (None or
+    "" leaves a filter out). `since` is required: it bounds every scan of the table."""
+
+    since: datetime
+    key_id: int | None = None
+    model: str = ""
+    provider: str = ""
+    status_class: str = ""
+    errors_only: bool = False
+    min_latency_ms: int | None = None
+    request_id: str = ""
+    end_user: str = ""
+
+
+def request_logs(organization: Organization, log_filter: LogFilter) -> QuerySet:
+    """The org's request logs matching the filter, unordered; every query starts with the org
+    and `started_at >= since`, so it reads one org's rows of the range (and its partitions)."""
+    rows = RequestLog.objects.filter(organization=organization, started_at__gte=log_filter.since)
+    if log_filter.key_id is not None:
+        rows = rows.filter(key_id=log_filter.key_id)
+    if log_filter.model:
+        rows = rows.filter(model=log_filter.model)
+    if log_filter.provider:
+        rows = rows.filter(provider=log_filter.provider)
+    if log_filter.status_class:
+        if log_filter.status_class not in STATUS_CLASSES:
+            raise Invalid(
+                errors={"status": [f"must be one of {', '.join(STATUS_CLASSES)}"]},
+            )
+        low = int(log_filter.status_class[0]) * 100
+        rows = rows.filter(status_code__gte=low, status_code__lt=low + 100)
+    if log_filter.errors_only:
+        # As `is_error_status`: 4xx, 5xx, and 0 (no provider answered).
+        rows = rows.filter(Q(status_code__gte=400) | Q(status_code__lt=100))
+    if log_filter.min_latency_ms:
+        rows = rows.filter(latency_ms__gte=log_filter.min_latency_ms)
+    if log_filter.request_id:
+        rows = rows.filter(request_id=log_filter.request_id)
+    if log_filter.end_user:
+        rows = rows.filter(end_user=log_filter.end_user)
+    return rows
+
+
+def request_log_page(
+    organization: Organization, log_filter: LogFilter, *, cursor: str | None, size: int = 50
+) -> Page:
+    """One page of the org's matching requests, newest first, with each row's key: one query,
+    whatever the page and however many rows the org holds (keyset, no OFFSET, no count)."""
+    rows = request_logs(organization, log_filter).select_related("key")
+    return REQUEST_LOG_KEYSET.page(rows, cursor, size=size)
+
+
+def request_log_in_organization(organization: Organization, log_id: int) -> RequestLog:
+    """One request of this org, with its key; another org's request is not found."""
+    if not 0 < log_id <= _BIGINT_MAX:
+        raise NotFound("No such request in this organization.")
+    log = (
+        RequestLog.objects.select_related("key")
+        .filter(organization=organization, pk=log_id)
+        .first()
+    )
+    if log is None:
+        raise NotFound("No such request in this organization.")
+    return log

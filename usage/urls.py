@@ -1,0 +1,13 @@
+"""Logs URLs, mounted under /o/<slug>/logs/."""
+
+from django.urls import path
+
+from usage import views
+
+app_name = "logs"
+
+urlpatterns = [
+    path("", views.log_list, name="list"),
+    path("export.csv", views.log_export, name="export"),
+    path("<int:log_id>/", views.log_detail, name="detail"),
+]
