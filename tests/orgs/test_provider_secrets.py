@@ -191,6 +191,8 @@ def page_as(clients, caller, url, **kwargs) -> str:
     response = clients[caller].get(url, **kwargs)
     # A page that ended the session would leave the caller's later pages anonymous.
     assert response.wsgi_request.user.is_authenticated == (caller != "anonymous"), (caller, url)
+    if response.streaming:  # an export: its whole body is checked too
+        return b"".join(response.streaming_content).decode()
     return response.content.decode()
 
 
