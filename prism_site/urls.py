@@ -19,6 +19,7 @@ urlpatterns = [
     path("o/<slug:slug>/settings/members/", include("members.urls")),
     path("invitations/<str:token>/", include("members.invitation_urls")),
     path("o/<slug:slug>/settings/keys/", include("keys.urls")),
+    path("o/<slug:slug>/alerts/", include("usage.alert_urls")),
     path("", include("orgs.urls")),
 ]
 
