@@ -226,3 +226,53 @@ class UserDayRollup(UsageCounters):
 
     def __str__(self):
         return f"{self.day} {self.end_user or '(no user)'}"
+
+
+class BudgetAlert(models.Model):
+    """A budget threshold crossed in one period: the org's budget (no key) or one key's.
+
+    One row per (org, key, period start, threshold), whoever crossed it first: batches ingested
+    at once insert the same row and all but one insert nothing, so each threshold is emailed
+    once per period. Two partial constraints, since NULL keys never conflict in a plain one.
+    """
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.ForeignKey(
+        "keys.VirtualKey", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    period = models.CharField(max_length=10)
+    # "total" budgets have one period for all time: it starts at BUDGET_TOTAL_START, never ends.
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField(null=True, blank=True)
+    # A fraction of the limit: 0.5, 0.8, 1.0.
+    threshold = models.DecimalField(max_digits=4, decimal_places=3)
+    spend = models.DecimalField(**COST_DIGITS)
+    limit = models.DecimalField(max_digits=20, decimal_places=2)
+    created_at = models.DateTimeField(default=timezone.now)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "period_start", "threshold"],
+                condition=Q(key__isnull=True),
+                name="budget_alert_org_once",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "key", "period_start", "threshold"],
+                condition=Q(key__isnull=False),
+                name="budget_alert_key_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-created_at", "-id"], name="budget_alert_newest")
+        ]
+
+    def __str__(self):
+        return f"{self.percent}% of {self.limit} ({self.period})"
+
+    @property
+    def percent(self) -> int:
+        return round(self.threshold * 100)

@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from keys.models import RetiredSecret, VirtualKey
+from usage.alerts import budget_alerts_check
 from usage.models import (
     COUNTER_FIELDS,
     LATENCY_BUCKET_FIELDS,
@@ -269,6 +270,11 @@ def logs_ingest(*, rows: Sequence[Mapping[str, Any]], now: datetime | None = Non
         if new:
             _rollups_add(new)
             _last_used_move(new, now)
+            budget_alerts_check(
+                organization_ids={item.organization_id for item in new},
+                key_ids={item.key_pk for item in new},
+                now=now,
+            )
     rejected.sort(key=lambda rejection: rejection.index)
     return IngestResult(accepted=len(new), duplicates=duplicates, rejected=rejected)
 

@@ -10,8 +10,9 @@ from orgs.context_processors import SWITCHER_RECENT
 from orgs.roles import Role
 from tests.factories import add_member, make_organization
 
-# session, user, membership + org, permissions, member count, switcher (memberships + orgs)
-OVERVIEW_QUERIES = 6
+# session, user, membership + org, permissions, member count, switcher (memberships + orgs),
+# the budget banner
+OVERVIEW_QUERIES = 7
 
 
 def test_overview_and_switcher_queries_do_not_grow_with_orgs(

@@ -1,0 +1,192 @@
+"""Budget alerts: one alert and one email per threshold per period, to Owners and Admins (and a
+key's creator), sent by the worker after the ingest commits; the banner on the org's pages."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from orgs.roles import Role
+from tests.factories import add_member, make_organization, make_user
+from tests.keys.conftest import make_key, set_org_config
+from tests.members.worker import run_queued_tasks
+from tests.races import run_together
+from tests.usage.conftest import KeyRef, log_row
+from usage.models import BudgetAlert
+from usage.services import logs_ingest
+
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+
+pytestmark = pytest.mark.django_db
+
+
+def _ref(key) -> KeyRef:
+    return KeyRef(key.pk, key.public_id, key.secret_hash, key.organization_id)
+
+
+@pytest.fixture
+def acme():
+    owner = make_user("owner@acme.test")
+    organization = make_organization("Acme", owner=owner)
+    add_member(organization, Role.ADMIN, make_user("admin@acme.test"))
+    member = add_member(organization, Role.MEMBER, make_user("member@acme.test"))
+    add_member(organization, Role.VIEWER, make_user("viewer@acme.test"))
+    set_org_config(organization, {"budgets": {"enabled": True, "limit": 100, "period": "monthly"}})
+    main = make_key(organization, owner, "main").key
+    web = make_key(organization, member, "web", budget_limit=10, budget_period="daily").key
+    return organization, _ref(main), _ref(web)
+
+
+def _spend(key: KeyRef, cost: float, at: datetime = NOW, now: datetime = NOW, rows=None):
+    rows = rows or [log_row(key, at - timedelta(minutes=1), cost=cost)]
+    return logs_ingest(rows=rows, now=now)
+
+
+def _ingest(capture, *args, **kwargs):
+    with capture(execute=True):
+        return _spend(*args, **kwargs)
+
+
+def test_each_threshold_crossed_alerts_and_emails_once_per_period(
+    acme, mailoutbox, django_capture_on_commit_callbacks
+):
+    organization, main, _ = acme
+    capture = django_capture_on_commit_callbacks
+    _ingest(capture, main, 40)
+    assert not BudgetAlert.objects.exists()
+    assert run_queued_tasks() == 0
+
+    batch = [log_row(main, NOW - timedelta(minutes=2), cost=45)]
+    _ingest(capture, main, 0, rows=batch)  # 85 of 100: 50% and 80% at once
+    assert run_queued_tasks() == 1
+    assert sorted(str(a.threshold) for a in BudgetAlert.objects.all()) == ["0.500", "0.800"]
+    assert len(mailoutbox) == 2
+    assert {tuple(m.to) for m in mailoutbox} == {("admin@acme.test", "owner@acme.test")}
+    assert "Budget: 80% of $100.00 monthly spent (the organization)" in {
+        m.subject.split("] ", 1)[1] for m in mailoutbox
+    }
+    assert all(a.emailed_at for a in BudgetAlert.objects.all())
+
+    # The same batch again (a gateway's retry) and more spend under 100%: nothing new.
+    _ingest(capture, main, 0, rows=batch)
+    _ingest(capture, main, 5)
+    assert run_queued_tasks() == 0
+    assert len(mailoutbox) == 2
+
+    _ingest(capture, main, 20)  # 110 of 100
+    assert run_queued_tasks() == 1
+    assert len(mailoutbox) == 3
+    assert BudgetAlert.objects.filter(key=None, threshold="1.0").count() == 1
+
+    # The next month starts from nothing: crossing 50% again alerts again.
+    january = datetime(2027, 1, 3, 9, 0, tzinfo=UTC)
+    _ingest(capture, main, 60, at=january, now=january)
+    assert run_queued_tasks() == 1
+    assert len(mailoutbox) == 4
+    assert BudgetAlert.objects.filter(period_start=datetime(2027, 1, 1, tzinfo=UTC)).count() == 1
+
+
+def test_key_budget_alert_goes_to_owners_admins_and_the_key_creator(
+    acme, mailoutbox, django_capture_on_commit_callbacks
+):
+    _, _, web = acme
+    _ingest(django_capture_on_commit_callbacks, web, 8)  # 8 of the key's 10 a day
+    assert run_queued_tasks() == 1
+    alerts = BudgetAlert.objects.filter(key_id=web.pk)
+    assert sorted(str(a.threshold) for a in alerts) == ["0.500", "0.800"]
+    assert {tuple(m.to) for m in mailoutbox} == {
+        ("admin@acme.test", "owner@acme.test", "member@acme.test")
+    }
+    assert "Budget: 80% of $10.00 daily spent (key 'web')" in mailoutbox[1].subject + (
+        mailoutbox[0].subject
+    )
+
+
+def test_running_the_email_task_twice_sends_each_alert_once(
+    acme, mailoutbox, django_capture_on_commit_callbacks
+):
+    from usage.tasks import budget_alert_emails_send
+
+    _, main, _ = acme
+    _ingest(django_capture_on_commit_callbacks, main, 55)
+    ids = list(BudgetAlert.objects.values_list("pk", flat=True))
+    budget_alert_emails_send.enqueue(alert_ids=ids)
+    assert run_queued_tasks() == 2
+    assert len(mailoutbox) == 1
+
+
+def test_nothing_is_queued_before_the_ingest_commits(acme, mailoutbox):
+    _, main, _ = acme
+    _spend(main, 55)
+    assert BudgetAlert.objects.count() == 1
+    assert run_queued_tasks() == 0
+    assert mailoutbox == []
+
+
+def test_an_org_without_a_budget_gets_no_alert(mailoutbox, django_capture_on_commit_callbacks):
+    owner = make_user()
+    organization = make_organization(owner=owner)
+    key = _ref(make_key(organization, owner, "main").key)
+    _ingest(django_capture_on_commit_callbacks, key, 10_000)
+    assert not BudgetAlert.objects.exists()
+    assert run_queued_tasks() == 0
+
+
+def test_banner_shows_to_the_orgs_members_only(acme, client, django_capture_on_commit_callbacks):
+    organization, main, _ = acme
+    now = datetime.now(UTC)
+    _ingest(django_capture_on_commit_callbacks, main, 85, at=now, now=now)
+    text = "Budget: 80% of $100.00 monthly spent (the organization)"
+    overview = reverse("orgs:overview", kwargs={"slug": organization.slug})
+
+    client.force_login(organization.memberships.get(user__email="viewer@acme.test").user)
+    page = client.get(overview).content.decode()
+    assert text in page
+    assert "Budget: 50%" not in page  # the highest threshold crossed, once
+
+    outsider = make_user()
+    other = make_organization(owner=outsider)
+    client.force_login(outsider)
+    assert (
+        text
+        not in client.get(reverse("orgs:overview", kwargs={"slug": other.slug})).content.decode()
+    )
+    assert client.get(overview).status_code == 404
+
+
+def test_alert_list_shows_the_orgs_alerts(
+    acme, client, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    organization, main, web = acme
+    _ingest(django_capture_on_commit_callbacks, main, 85)
+    _ingest(django_capture_on_commit_callbacks, web, 9)
+    run_queued_tasks()
+    client.force_login(organization.memberships.get(user__email="admin@acme.test").user)
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("budget_alerts:list", kwargs={"slug": organization.slug}))
+    body = page.content.decode()
+    assert body.count("Budget: ") >= 4
+    assert "(key &#x27;web&#x27;)" in body
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="concurrent transactions are what this tests; SQLite runs one writer at a time",
+)
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_create_one_alert_per_threshold(mailoutbox):
+    owner = make_user()
+    organization = make_organization(owner=owner)
+    set_org_config(organization, {"budgets": {"enabled": True, "limit": 10}})
+    key = _ref(make_key(organization, owner, "main").key)
+    batches = [[log_row(key, NOW - timedelta(minutes=n), cost=6)] for n in range(6)]
+    outcomes = run_together(lambda n: logs_ingest(rows=batches[n], now=NOW), 6)
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert sorted(str(a.threshold) for a in BudgetAlert.objects.all()) == [
+        "0.500",
+        "0.800",
+        "1.000",
+    ]
+    run_queued_tasks()
+    assert len(mailoutbox) == 3
