@@ -1,11 +1,13 @@
 """The JSON APIs' one error envelope, `{"error": {"type", "code", "message", "param"}}`, for
-the domain errors services raise and for HTTP-only failures (401, 413) with no domain meaning."""
+the domain errors services raise (with the statuses the pages use, `error_status`) and for
+HTTP-only failures (401, 413) with no domain meaning."""
 
 from collections.abc import Iterable
 
 from django.http import JsonResponse
 
-from prism_site.errors import Conflict, DomainError, Invalid, NotFound, RateLimited, Refused
+from prism_site.error_responses import error_status
+from prism_site.errors import DomainError, Invalid, RateLimited
 
 # Stripe's error types: a client switches on `type`, shows `message`, points at `param`.
 ERROR_TYPES = {
@@ -21,7 +23,6 @@ ERROR_TYPES = {
     429: "rate_limit_error",
     500: "api_error",
 }
-DOMAIN_STATUS = {NotFound: 404, Refused: 403, Conflict: 409, Invalid: 400, RateLimited: 429}
 
 
 class ApiError(Exception):
@@ -53,18 +54,11 @@ def error_json(
     return JsonResponse({**(extra or {}), **body}, status=status)
 
 
-def domain_status(error: DomainError) -> int:
-    for kind, status in DOMAIN_STATUS.items():
-        if isinstance(error, kind):
-            return status
-    return 400
-
-
 def domain_error_json(error: DomainError, *, extra: dict | None = None) -> JsonResponse:
     """Invalid names its first field path as `param`; RateLimited says when to retry."""
     param = next(iter(error.errors), None) if isinstance(error, Invalid) else None
     response = error_json(
-        domain_status(error), code=error.code, message=error.message, param=param, extra=extra
+        error_status(error), code=error.code, message=error.message, param=param, extra=extra
     )
     if isinstance(error, RateLimited):
         response["Retry-After"] = str(error.retry_after_seconds)

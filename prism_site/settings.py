@@ -113,9 +113,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests get a file, not Django's shared in-memory database: there a reader and a writer in
     # two threads (the live server beside the task worker) fail at once with "table is locked"
     # instead of waiting. pytest-xdist gives each worker its own file.
-    DATABASES["default"].setdefault("TEST", {}).setdefault(
-        "NAME", str(BASE_DIR / "test.sqlite3")
-    )
+    DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", str(BASE_DIR / "test.sqlite3"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
