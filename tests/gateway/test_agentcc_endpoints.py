@@ -16,6 +16,7 @@ from keys.secrets import hash_secret
 from keys.services import key_revoke, key_rotate
 from prism_site.actor import Actor
 from tests.gateway.conftest import CANARY, NEXT_TOKEN, TOKEN, bearer, body_of, json_of
+from tests.gateway.test_agentcc_contract import flusher_row as contract_row
 from tests.gateway.test_configs import store_provider
 from tests.keys.conftest import make_key
 from usage.models import RequestLog
@@ -37,26 +38,16 @@ def push(body, secret=TOKEN):
 
 
 def flusher_row(key, request_id, **fields):
-    """A row as the gateway's log flusher writes it (Go `logEntry`, every field it always sends)."""
-    return {
-        "request_id": request_id,
-        "timestamp": (timezone.now() - timedelta(minutes=2)).isoformat(),
-        "model": "gpt-4o",
-        "provider": "openai",
-        "prompt_tokens": 1200,
-        "completion_tokens": 340,
-        "total_tokens": 1540,
-        "status_code": 200,
-        "latency_ms": 812,
-        "is_stream": False,
-        "is_error": False,
-        "cache_hit": False,
-        "fallback_used": False,
-        "guardrail_triggered": False,
-        "cost": 0.01234,
-        "auth_key_id": key.public_id,
-        **fields,
-    }
+    """A row as the gateway's log flusher writes it, from `key`, two minutes ago."""
+    return contract_row(
+        **{
+            "request_id": request_id,
+            "timestamp": (timezone.now() - timedelta(minutes=2)).isoformat(),
+            "provider": "openai",
+            "auth_key_id": key.public_id,
+            **fields,
+        }
+    )
 
 
 def test_org_configs_bulk_validates_against_the_contract(organization, owner, other_organization):
