@@ -6,7 +6,6 @@ Every answer is `{"status": true, "result": …}`; failures are the API's error 
 are dropped while the row is read and never stored.
 """
 
-import json
 import logging
 from collections.abc import Callable
 from functools import wraps
@@ -18,7 +17,7 @@ from pydantic import ValidationError
 
 from gateway import agentcc, selectors
 from gateway.auth import authenticate_bearer, authenticate_webhook_secret
-from gateway.batches import check_row_count, read_body
+from gateway.batches import check_row_count, parse_json, read_body
 from prism_site.api_errors import ApiError, api_error_json, domain_error_json, error_json
 from prism_site.errors import DomainError, Invalid
 from usage.selectors import spend_summary
@@ -147,13 +146,8 @@ def spend_summary_view(request):
 def webhook_logs(request):
     """`{"logs": [logEntry, ...]}` → `result: {"ingested": n}` (new rows). Bad rows are logged
     and left out, not refused: that gateway drops a whole batch on any 4xx."""
-    try:
-        payload = json.loads(read_body(request))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise Invalid(
-            errors={"": [f'the body must be JSON like {{"logs": [...]}} ({error})']},
-            code="invalid_json",
-        ) from None
+    # Their costs are Go float64s: read them as floats, as that gateway wrote them.
+    payload = parse_json(read_body(request), decimals=False)
     try:
         entries, problems = agentcc.log_rows(payload)
     except ValidationError:

@@ -173,3 +173,11 @@ def test_a_batch_that_is_not_a_batch_or_too_big_is_refused(organization, owner):
     assert too_many.status_code == 413 and json_of(too_many)["status"] is False
     wrong_method = pull("/agentcc/webhook/logs/")
     assert wrong_method.status_code == 401
+
+
+@pytest.mark.parametrize("body", [b"not json", b'{"logs": [' + b"1" * 100_000 + b"]}"])
+def test_a_webhook_body_that_is_not_json_is_a_400_in_its_envelope(body):
+    response = push(body)
+    assert response.status_code == 400
+    assert response.json()["status"] is False
+    assert response.json()["error"]["code"] == "invalid_json"
