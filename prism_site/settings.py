@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "prism_site.timezones.ViewerTimeZoneMiddleware",
     "prism_site.middleware.HtmxMessagesMiddleware",
     "prism_site.error_responses.DomainErrorMiddleware",
 ]
