@@ -53,7 +53,9 @@ def _deep_page(logs_url: str, organization: Organization) -> str:
         .order_by(*REQUEST_LOG_KEYSET.ordering)
         .first()
     )
-    return f"{logs_url}?{urlencode({REQUEST_LOG_KEYSET.param: REQUEST_LOG_KEYSET.cursor_after(row)})}"
+    return (
+        f"{logs_url}?{urlencode({REQUEST_LOG_KEYSET.param: REQUEST_LOG_KEYSET.cursor_after(row)})}"
+    )
 
 
 def _export_peak(client, url: str) -> tuple[int, float, float]:
