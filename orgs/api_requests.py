@@ -154,27 +154,27 @@ def idempotent(
             return _replay(row, request=request, body_hash=body_hash)
         try:
             with transaction.atomic():
-                # The answer's row commits with what it created or not at all; a concurrent
-                # retry waits on the unique key, then finds the row and replays it.
                 IdempotentRequest.objects.filter(
                     credential=credential, idempotency_key=key, expires_at__lte=now
                 ).delete()
-                answer, organization_id = run()
-                key_id, ciphertext = secrets.encrypt(
-                    json.dumps(answer.body, cls=DjangoJSONEncoder), organization_id=organization_id
-                )
-                IdempotentRequest.objects.create(
+                # The row goes in first: a concurrent retry's insert waits on the unique key
+                # until this transaction ends, then fails and replays the committed answer (or,
+                # if this one failed and rolled back, runs the request itself).
+                row = IdempotentRequest.objects.create(
                     credential=credential,
                     idempotency_key=key,
                     request=request[:300],
                     body_hash=body_hash,
-                    status=answer.status,
-                    organization_id_bound=organization_id,
-                    key_id=key_id,
-                    ciphertext=ciphertext,
+                    status=0,
                     created_at=now,
                     expires_at=now + IDEMPOTENCY_TTL,
                 )
+                answer, organization_id = run()
+                row.key_id, row.ciphertext = secrets.encrypt(
+                    json.dumps(answer.body, cls=DjangoJSONEncoder), organization_id=organization_id
+                )
+                row.status, row.organization_id_bound = answer.status, organization_id
+                row.save(update_fields=["key_id", "ciphertext", "status", "organization_id_bound"])
                 return answer
         except IntegrityError:
             continue
