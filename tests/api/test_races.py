@@ -1,9 +1,11 @@
-"""Two scripts PATCHing the config from the same version at once over the API: one is saved,
-every other gets 412 and saves nothing (PostgreSQL row locks; SQLite has none)."""
+"""Admin API calls racing each other (PostgreSQL row locks; SQLite has none): PATCHes of the
+config from one version (one is saved, every other gets 412 and saves nothing), and retries of
+one create sent at once with the same Idempotency-Key (one key, one answer for all)."""
 
 import pytest
 from django.db import connection
 
+from keys.models import VirtualKey
 from members.services import access_token_create
 from orgs import selectors
 from orgs.roles import Role
@@ -42,3 +44,26 @@ def test_concurrent_patches_from_one_version_let_exactly_one_through(settings):
     current = selectors.config_current(organization)
     assert current.number == 2
     assert current.config.caching.ttl_seconds == winner["config"]["caching"]["ttl_seconds"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_with_one_idempotency_key_create_one_key(settings):
+    settings.ADMIN_API_RATE_LIMIT_PER_MINUTE = 1000
+    owner = make_user("retry-owner@example.test")
+    organization = make_organization("Retry Co", owner=owner)
+    token = access_token_create(user=owner, name="retries").secret
+
+    def work(number):
+        response = call(
+            "POST",
+            f"/v1/orgs/{organization.slug}/keys",
+            token,
+            {"name": "provisioned"},
+            {"Idempotency-Key": "provision-1"},
+        )
+        return response.status_code, response.json()
+
+    outcomes = run_together(work, 5)
+    assert {status for status, _ in outcomes} == {201}, outcomes
+    assert len({body["key"] for _, body in outcomes}) == 1
+    assert VirtualKey.objects.filter(organization=organization).count() == 1
