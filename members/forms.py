@@ -112,6 +112,7 @@ class AccessTokenForm(forms.Form):
         max_length=100,
         label="Token name",
         help_text="What will use it, such as the provisioning script.",
+        error_messages={"required": "name: give the token a name, such as the script using it."},
     )
     expires_in = forms.ChoiceField(
         label="Expires",
