@@ -2,8 +2,10 @@
 replays, edit, revoke, rotate with a grace period, and keys of other orgs kept out of reach."""
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from keys.models import VirtualKey
@@ -223,3 +225,11 @@ def test_a_key_of_another_org_is_not_found(api_world):
         "GET", f"/v1/orgs/{api_world.other_slug}/keys", api_world.credentials["owner_key"]
     )
     assert other_list.status_code == 404
+
+
+def test_the_purge_command_deletes_what_has_expired(api_world):
+    create(api_world, {"name": "kept"}, idempotency_key="kept")
+    out = StringIO()
+    call_command("admin_api_purge", stdout=out)
+    assert "Deleted 0 expired idempotency answers" in out.getvalue()
+    assert IdempotentRequest.objects.filter(idempotency_key="kept").exists()
