@@ -12,7 +12,12 @@ from django.utils import timezone
 
 from members.access_tokens import TokenLookup, hash_token, token_lookup
 from members.models import PersonalAccessToken, User
-from members.services import access_token_create, access_token_revoke, membership_change_role
+from members.services import (
+    access_token_create,
+    access_token_revoke,
+    membership_change_role,
+    membership_remove,
+)
 from orgs.models import ApiCallWindow, AuditEvent, Membership, Organization
 from orgs.roles import Role
 from prism_site.actor import Actor
@@ -157,9 +162,13 @@ def test_a_demoted_creators_key_can_do_less_at_once(api_world):
 
 
 def test_a_key_whose_creator_left_is_403_on_every_route(api_world):
-    Membership.objects.filter(
-        user_id=api_world.users["admin"], organization_id=api_world.acme
-    ).delete()
+    organization = Organization.objects.get(pk=api_world.acme)
+    membership = Membership.objects.get(user_id=api_world.users["admin"], organization=organization)
+    membership_remove(
+        organization=organization,
+        membership_id=membership.pk,
+        actor=Actor(user(api_world, "owner")),
+    )
     for path in ("/v1/orgs", f"/v1/orgs/{api_world.acme_slug}/config"):
         response = call("GET", path, api_world.credentials["admin_key"])
         assert response.status_code == 403
