@@ -16,12 +16,11 @@ from keys import selectors, services
 from keys.models import KeyStatus, RotationGrace, VirtualKey
 from keys.schema import KeyAttributes, KeyAttributesInvalid
 from keys.selectors import NO_SUCH_KEY, PUBLIC_ID
-from orgs.api import ERRORS
 from orgs.api_access import ApiCaller, api_organization
 from orgs.api_requests import Answer, idempotency_key_read, idempotent
 from orgs.roles import Capability
-from prism_site.api_errors import ApiError, json_path
-from prism_site.api_http import json_object, raw_body
+from prism_site.api_errors import ADMIN_ERRORS, ApiError, json_path
+from prism_site.api_http import json_object, read_body
 from prism_site.errors import NotFound
 
 router = Router(tags=["keys"])
@@ -142,7 +141,7 @@ KEY_BODY = {
 @router.get(
     "orgs/{org_id}/keys",
     url_name="org-keys",
-    response={200: KeyList, **ERRORS},
+    response={200: KeyList, **ADMIN_ERRORS},
     summary="List the org's keys, newest first",
 )
 def key_list(request, org_id: str, status: KeyStatus | None = None, cursor: str | None = None):
@@ -170,7 +169,7 @@ def key_list(request, org_id: str, status: KeyStatus | None = None, cursor: str 
 @router.post(
     "orgs/{org_id}/keys",
     url_name="org-keys",
-    response={201: IssuedKeyOut, **ERRORS},
+    response={201: IssuedKeyOut, **ADMIN_ERRORS},
     summary="Create a key; the answer holds its secret, once",
     openapi_extra=KEY_BODY,
 )
@@ -180,7 +179,8 @@ def key_create(request, org_id: str):
     the first answer again (secret included, for 24 hours) and creates no second key."""
     caller: ApiCaller = request.auth
     access = api_organization(caller, org_id, Capability.CREATE_KEYS)
-    data = json_object(request)
+    body = read_body(request)
+    data = json_object(body)
     idempotency_key = idempotency_key_read(request.headers.get("Idempotency-Key"))
 
     def create() -> tuple[Answer, int]:
@@ -202,19 +202,16 @@ def key_create(request, org_id: str):
         credential=caller.credential_id,
         key=idempotency_key,
         request=f"POST {request.path}",
-        body=raw_body(request),
+        body=body,
         run=create,
     )
-    response = _json(answer.body, status=answer.status, secret=True)
-    if answer.replayed:
-        response["Idempotent-Replayed"] = "true"
-    return response
+    return answer.response(secret=True)
 
 
 @router.get(
     "keys/{key_id}",
     url_name="key",
-    response={200: KeyOut, **ERRORS},
+    response={200: KeyOut, **ADMIN_ERRORS},
     summary="Read one key",
 )
 def key_get(request, key_id: str):
@@ -225,7 +222,7 @@ def key_get(request, key_id: str):
 @router.patch(
     "keys/{key_id}",
     url_name="key",
-    response={200: SavedKeyOut, **ERRORS},
+    response={200: SavedKeyOut, **ADMIN_ERRORS},
     summary="Change some of a key's attributes (Admins and Owners)",
     openapi_extra=KEY_BODY,
 )
@@ -233,7 +230,7 @@ def key_update(request, key_id: str):
     """Fields left out keep their values; `null` clears an optional one."""
     caller: ApiCaller = request.auth
     key, _access = _key(caller, key_id, Capability.VIEW_CONFIG)
-    changes = json_object(request)
+    changes = json_object(read_body(request))
     now = timezone.now()
     current = KeyAttributes.of(key).model_dump()
     try:
@@ -248,7 +245,7 @@ def key_update(request, key_id: str):
 @router.delete(
     "keys/{key_id}",
     url_name="key",
-    response={200: KeyOut, **ERRORS},
+    response={200: KeyOut, **ADMIN_ERRORS},
     summary="Revoke a key: its secret stops working at once",
 )
 def key_revoke(request, key_id: str):
@@ -264,7 +261,7 @@ def key_revoke(request, key_id: str):
 @router.post(
     "keys/{key_id}/rotate",
     url_name="key-rotate",
-    response={200: IssuedKeyOut, **ERRORS},
+    response={200: IssuedKeyOut, **ADMIN_ERRORS},
     summary="Rotate a key: a new secret, the old one valid for the grace period",
 )
 def key_rotate(request, key_id: str, payload: RotateIn):

@@ -19,27 +19,13 @@ from orgs.errors import ConfigConflict
 from orgs.forms import OrganizationNameForm, whole_number
 from orgs.models import ConfigVersion, Organization
 from orgs.roles import Capability, Role
-from prism_site.api_errors import ApiError
-from prism_site.api_http import if_match_version, json_object, raw_body, version_etag
+from prism_site.api_errors import ADMIN_ERRORS, ApiError
+from prism_site.api_http import if_match_version, json_object, read_body, version_etag
 from prism_site.errors import NotFound, Refused
 
 router = Router(tags=["organizations"])
 
 VERSIONS_PAGE_SIZE = 20
-
-
-class ErrorDetail(Schema):
-    type: str
-    code: str
-    message: str
-    param: str | None
-
-
-class ErrorEnvelope(Schema):
-    error: ErrorDetail
-
-
-ERRORS = {status: ErrorEnvelope for status in (400, 401, 403, 404, 409, 412, 413, 422, 429)}
 
 
 class OrganizationOut(Schema):
@@ -171,7 +157,7 @@ def _config_write(request, access, write) -> JsonResponse:
 @router.get(
     "orgs",
     url_name="orgs",
-    response={200: OrganizationList, **ERRORS},
+    response={200: OrganizationList, **ADMIN_ERRORS},
     summary="List the organizations the credential reaches",
 )
 def organization_list(request, cursor: str | None = None):
@@ -196,7 +182,7 @@ def organization_list(request, cursor: str | None = None):
 @router.post(
     "orgs",
     url_name="orgs",
-    response={201: OrganizationOut, **ERRORS},
+    response={201: OrganizationOut, **ADMIN_ERRORS},
     summary="Create an organization (personal access tokens only)",
     openapi_extra={
         "requestBody": {
@@ -214,7 +200,8 @@ def organization_create(request):
             "organization and cannot create another.",
             code="token_required",
         )
-    data = json_object(request)
+    body = read_body(request)
+    data = json_object(body)
     key = idempotency_key_read(request.headers.get("Idempotency-Key"))
 
     def create() -> tuple[Answer, int]:
@@ -236,17 +223,10 @@ def organization_create(request):
         credential=caller.credential_id,
         key=key,
         request=f"POST {request.path}",
-        body=raw_body(request),
+        body=body,
         run=create,
     )
-    return _replayable(answer)
-
-
-def _replayable(answer: Answer) -> JsonResponse:
-    response = JsonResponse(answer.body, status=answer.status)
-    if answer.replayed:
-        response["Idempotent-Replayed"] = "true"
-    return response
+    return answer.response()
 
 
 # -- Config --------------------------------------------------------------------------------------
@@ -262,7 +242,7 @@ CONFIG_BODY = {
 @router.get(
     "orgs/{org_id}/config",
     url_name="org-config",
-    response={200: ConfigOut, **ERRORS},
+    response={200: ConfigOut, **ADMIN_ERRORS},
     summary="Read the org's config (provider keys masked)",
 )
 def config_get(request, org_id: str):
@@ -274,7 +254,7 @@ def config_get(request, org_id: str):
 @router.patch(
     "orgs/{org_id}/config",
     url_name="org-config",
-    response={200: ConfigOut, **ERRORS},
+    response={200: ConfigOut, **ADMIN_ERRORS},
     summary="Change the config with a JSON merge patch (RFC 7396)",
     openapi_extra=CONFIG_BODY,
 )
@@ -301,7 +281,7 @@ def config_update(request, org_id: str):
 @router.put(
     "orgs/{org_id}/config",
     url_name="org-config",
-    response={200: ConfigOut, **ERRORS},
+    response={200: ConfigOut, **ADMIN_ERRORS},
     summary="Replace the whole config document",
     openapi_extra=CONFIG_BODY,
 )
@@ -323,7 +303,7 @@ def config_replace(request, org_id: str):
 
 
 def _config_body(request) -> dict:
-    data = json_object(request, parse_int=whole_number)
+    data = json_object(read_body(request), parse_int=whole_number)
     unknown = sorted(set(data) - {"config", "message"})
     if unknown:
         raise ApiError(
@@ -350,7 +330,7 @@ def _config_body(request) -> dict:
 @router.get(
     "orgs/{org_id}/config/versions",
     url_name="org-config-versions",
-    response={200: VersionList, **ERRORS},
+    response={200: VersionList, **ADMIN_ERRORS},
     summary="List the config's versions, newest first",
 )
 def config_versions(request, org_id: str, cursor: str | None = None):
@@ -374,7 +354,7 @@ def _version(organization: Organization, number: int) -> ConfigVersion:
 @router.get(
     "orgs/{org_id}/config/versions/{int:number}",
     url_name="org-config-version",
-    response={200: VersionDocumentOut, **ERRORS},
+    response={200: VersionDocumentOut, **ADMIN_ERRORS},
     summary="Read one config version (provider keys masked)",
 )
 def config_version(request, org_id: str, number: int):
@@ -389,7 +369,7 @@ def config_version(request, org_id: str, number: int):
 @router.post(
     "orgs/{org_id}/config/versions/{int:number}/restore",
     url_name="org-config-restore",
-    response={200: ConfigOut, **ERRORS},
+    response={200: ConfigOut, **ADMIN_ERRORS},
     summary="Restore a version: its document becomes a new version",
 )
 def config_restore(request, org_id: str, number: int):

@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
+from django.http import JsonResponse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from orgs import secrets
 from orgs.models import ApiCallWindow, IdempotentRequest
@@ -77,6 +79,15 @@ class Answer:
     status: int
     body: dict
     replayed: bool = False
+
+    def response(self, *, secret: bool = False) -> JsonResponse:
+        """The answer to send; `secret`: it may hold a new key's secret, so never cached."""
+        response = JsonResponse(self.body, status=self.status)
+        if self.replayed:
+            response["Idempotent-Replayed"] = "true"
+        if secret:
+            add_never_cache_headers(response)
+        return response
 
 
 def _body_hash(body: bytes) -> str:

@@ -12,8 +12,9 @@ MAX_BODY_BYTES = 1024 * 1024
 _VERSION_TAG = re.compile(r'(?:W/)?"?(\d{1,9})"?')
 
 
-def json_object(request, *, limit: int = MAX_BODY_BYTES, parse_int: Callable | None = None) -> dict:
-    """The request body as a JSON object. Judged by Content-Length before a byte is read."""
+def read_body(request, *, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The raw body; 413 when Content-Length says it is over `limit` (before a byte is read) or
+    more than `limit` bytes arrive anyway."""
     try:
         length = int(request.META.get("CONTENT_LENGTH") or "0")
     except ValueError:
@@ -29,7 +30,11 @@ def json_object(request, *, limit: int = MAX_BODY_BYTES, parse_int: Callable | N
     body = request.read(limit + 1)
     if len(body) > limit:
         raise ApiError(413, "body_too_large", f"This endpoint takes at most {limit} bytes.")
-    request._admin_api_body = body  # the raw bytes, for Idempotency-Key comparisons
+    return body
+
+
+def json_object(body: bytes, *, parse_int: Callable | None = None) -> dict:
+    """The body as a JSON object (an empty body is `{}`); 400 otherwise."""
     try:
         data = json.loads(body or b"{}", parse_int=parse_int)
     except (ValueError, RecursionError) as error:
@@ -39,11 +44,6 @@ def json_object(request, *, limit: int = MAX_BODY_BYTES, parse_int: Callable | N
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object: {…}.")
     return data
-
-
-def raw_body(request) -> bytes:
-    """The bytes `json_object` read (for comparing a retried request with the first)."""
-    return getattr(request, "_admin_api_body", b"")
 
 
 def if_match_version(request) -> int | None:
