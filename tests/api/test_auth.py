@@ -280,3 +280,27 @@ def test_the_docs_page_is_served_from_local_files(client):
         "js/api_docs.js",
     ):
         assert f"/static/{name}" in page and (static / name).is_file()
+
+
+def test_the_audit_page_names_the_key_or_token_a_change_came_through(api_world):
+    path = f"/v1/orgs/{api_world.acme_slug}/config"
+    call(
+        "PATCH",
+        path,
+        api_world.credentials["admin_key"],
+        {"config": {"caching": {"ttl_seconds": 7}}},
+    )
+    call(
+        "PATCH",
+        path,
+        api_world.credentials["owner_token"],
+        {"config": {"caching": {"ttl_seconds": 8}}},
+    )
+    token_id = PersonalAccessToken.objects.get(
+        secret_hash=hash_token(api_world.credentials["owner_token"])
+    ).public_id
+    client = Client()
+    client.force_login(user(api_world, "owner"))
+    page = client.get(f"/o/{api_world.acme_slug}/settings/audit/").content.decode()
+    assert f"via <code>{api_world.keys['admin_key']}</code>" in page
+    assert f"via token <code>{token_id}</code>" in page
