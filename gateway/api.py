@@ -12,6 +12,7 @@ from ninja import Router, Schema
 from gateway import selectors
 from gateway.auth import GatewayToken
 from gateway.batches import MAX_BATCH_BYTES, MAX_BATCH_ROWS, batch_rows, parse_json, read_body
+from prism_site.api_errors import ErrorEnvelope
 from usage.selectors import PERIODS, spend_summary
 from usage.services import LogRow, logs_ingest
 
@@ -19,17 +20,6 @@ router = Router(auth=GatewayToken(), tags=["gateway"])
 
 # Keys written to the stream per chunk: big enough to keep writes few, small enough to stream.
 KEYS_PER_WRITE = 500
-
-
-class ErrorDetail(Schema):
-    type: str
-    code: str
-    message: str
-    param: str | None
-
-
-class ErrorEnvelope(Schema):
-    error: ErrorDetail
 
 
 class OrganizationRef(Schema):

@@ -29,6 +29,8 @@ urlpatterns = [
         ),
         name="password_reset_complete",
     ),
+    path("tokens/", views.access_tokens, name="tokens"),
+    path("tokens/<str:token_id>/revoke/", views.access_token_revoke, name="token_revoke"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/change/done/",

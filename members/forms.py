@@ -1,5 +1,7 @@
 """Account forms: sign up, and a sign-in form that applies login throttling."""
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
@@ -99,3 +101,36 @@ class EmailPasswordResetForm(PasswordResetForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].error_messages["max_length"] = too_long_message("Email")
+
+
+class AccessTokenForm(forms.Form):
+    """A new personal access token: a name to recognise it by and how long it lives."""
+
+    EXPIRY_DAYS = {"30": 30, "90": 90, "365": 365, "never": None}
+
+    name = forms.CharField(
+        max_length=100,
+        label="Token name",
+        help_text="What will use it, such as the provisioning script.",
+        error_messages={"required": "name: give the token a name, such as the script using it."},
+    )
+    expires_in = forms.ChoiceField(
+        label="Expires",
+        choices=[
+            ("30", "In 30 days"),
+            ("90", "In 90 days"),
+            ("365", "In a year"),
+            ("never", "Never"),
+        ],
+        initial="90",
+    )
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("name: enter at least one visible character.")
+        return name
+
+    def expires_at(self, now):
+        days = self.EXPIRY_DAYS[self.cleaned_data["expires_in"]]
+        return None if days is None else now + timedelta(days=days)

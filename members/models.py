@@ -178,3 +178,41 @@ class InvitationEmail(models.Model):
 
     def __str__(self):
         return f"invitation email to {self.email} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PersonalAccessToken(models.Model):
+    """An account's own credential for the admin API: acts as its user in every org of theirs,
+    with their role there at the time of each call. Only the SHA-256 of the secret is kept."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_tokens")
+    name = models.CharField(max_length=100)
+    public_id = models.CharField("token id", max_length=40, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # What a person sees to recognise the token: "prism_pat_ab12" … "wxyz".
+    secret_prefix = models.CharField(max_length=20, editable=False)
+    secret_last4 = models.CharField(max_length=4, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at", "-id"], name="token_user_newest")]
+
+    def __str__(self):
+        return f"{self.name} ({self.public_id})"
+
+    def status_at(self, now) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+    @property
+    def status(self) -> str:
+        return self.status_at(timezone.now())
+
+    @property
+    def masked_secret(self) -> str:
+        return f"{self.secret_prefix}…{self.secret_last4}"

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from members.errors import InvitationUnusable
-from members.models import Invitation, token_digest
+from members.models import Invitation, PersonalAccessToken, token_digest
 from orgs.models import Membership, Organization
 from orgs.permissions import organization_permissions
 from orgs.roles import Role, capability_needed_to_manage
@@ -157,3 +157,14 @@ def invitation_refusal(
             reason=InvitationUnusable.NO_LONGER_VALID,
         )
     return None
+
+
+# A person's tokens, newest first (the (user, -created_at, -id) index).
+ACCESS_TOKENS_ORDER = Keyset("access_tokens", ("-created_at", "-id"))
+ACCESS_TOKENS_PAGE_SIZE = 50
+
+
+def access_tokens_page(user, *, cursor: str | None) -> Page:
+    return ACCESS_TOKENS_ORDER.page(
+        PersonalAccessToken.objects.filter(user=user), cursor, size=ACCESS_TOKENS_PAGE_SIZE
+    )

@@ -19,8 +19,15 @@ from django.db.models import Count
 from django.utils import timezone
 
 from keys.permissions import own_key_rights_revoke
+from members import access_tokens
 from members.emails import link_token
-from members.models import Invitation, InvitationEmail, User, token_digest
+from members.models import (
+    Invitation,
+    InvitationEmail,
+    PersonalAccessToken,
+    User,
+    token_digest,
+)
 from members.selectors import invitation_for_token, invitation_refusal
 from members.tasks import invitation_emails_send
 from orgs import audit
@@ -31,7 +38,7 @@ from orgs.selectors import organization_lock
 from orgs.services import membership_add
 from prism_site.actor import Actor
 from prism_site.addresses import EMAIL_MAX_LENGTH, normalize_email
-from prism_site.errors import Conflict, NotFound, RateLimited, Refused
+from prism_site.errors import Conflict, Invalid, NotFound, RateLimited, Refused
 
 # Gone, or in another organization: either way not found here.
 NO_SUCH_MEMBER = "That person is not a member of this organization."
@@ -662,3 +669,63 @@ def account_create(*, email: str, password: str, display_name: str = "") -> User
 def account_create_for_invitation(*, invitation: Invitation, password: str, display_name: str = ""):
     """An account for the invited address; the invitation link proved the address is theirs."""
     return account_create(email=invitation.email, password=password, display_name=display_name)
+
+
+# -- Personal access tokens ---------------------------------------------------------------------
+
+TOKEN_NAME_MAX_LENGTH = 100
+NO_SUCH_TOKEN = "No such token of yours."  # noqa: S105 - a message, not a secret
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token with its secret: the only moment the secret exists outside its owner's hands."""
+
+    token: PersonalAccessToken
+    secret: str
+
+
+@transaction.atomic
+def access_token_create(*, user: User, name: str, expires_at=None, now=None) -> IssuedToken:
+    """A new personal access token for `user`; the secret is returned once and never stored."""
+    now = now or timezone.now()
+    name = (name or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["name"] = ["name: give the token a name, such as the script that will use it."]
+    elif len(name) > TOKEN_NAME_MAX_LENGTH or "\x00" in name:
+        errors["name"] = [f"name: use at most {TOKEN_NAME_MAX_LENGTH} characters."]
+    if expires_at is not None and expires_at <= now:
+        errors["expires_at"] = ["expires_at: pick a time in the future, or none for no expiry."]
+    if errors:
+        raise Invalid(errors=errors)
+    secret = access_tokens.generate_token()
+    prefix, last4 = access_tokens.display_parts(secret)
+    token = PersonalAccessToken.objects.create(
+        user=user,
+        name=name,
+        public_id=access_tokens.generate_public_id(),
+        secret_hash=access_tokens.hash_token(secret),
+        secret_prefix=prefix,
+        secret_last4=last4,
+        created_at=now,
+        expires_at=expires_at,
+    )
+    return IssuedToken(token=token, secret=secret)
+
+
+@transaction.atomic
+def access_token_revoke(*, user: User, public_id: str, now=None) -> PersonalAccessToken:
+    """Stop one of `user`'s tokens at once (someone else's token is as absent as none)."""
+    now = now or timezone.now()
+    token = (
+        PersonalAccessToken.objects.select_for_update()
+        .filter(user=user, public_id=str(public_id)[:40])
+        .first()
+    )
+    if token is None:
+        raise NotFound(NO_SUCH_TOKEN)
+    if token.revoked_at is None:
+        token.revoked_at = now
+        token.save(update_fields=["revoked_at"])
+    return token

@@ -17,7 +17,10 @@ def _entry(
         action=action,
         target=target,
         ip_address=actor.ip_address,
-        details=details or {},
+        # A token is the account's own credential, not the org's: named beside the details.
+        details={**(details or {}), "token_id": actor.token_id}
+        if actor.token_id
+        else details or {},
     )
 
 

@@ -224,3 +224,57 @@ class ProviderSecret(models.Model):
 
     def __str__(self):
         return f"{self.organization_id} {self.masked}"
+
+
+# -- The admin API's bookkeeping ---------------------------------------------------------------
+
+
+class ApiCallWindow(models.Model):
+    """How many admin API calls one credential made in one minute: one row per credential and
+    minute, counted up by an atomic upsert, so every worker process shares the limit."""
+
+    # The credential's public id: `key_…` or `pat_…`.
+    credential = models.CharField(max_length=64)
+    window_start = models.DateTimeField()
+    calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credential", "window_start"], name="api_call_window_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["window_start"], name="api_call_window_start")]
+
+    def __str__(self):
+        return f"{self.credential} {self.window_start:%H:%M}: {self.calls}"
+
+
+class IdempotentRequest(models.Model):
+    """A creating POST sent with an `Idempotency-Key`, and its first answer, replayed to a retry
+    with the same key and body for 24 hours. The answer may hold a new key's secret, so it is
+    stored encrypted (orgs/secrets.py, the provider-secret keys), never in clear."""
+
+    credential = models.CharField(max_length=64)
+    idempotency_key = models.CharField(max_length=255)
+    # What was asked: method and path, and the SHA-256 of the body (a different body is refused).
+    request = models.CharField(max_length=300)
+    body_hash = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField()
+    # Bound to `organization_id` (0 when the answer belongs to no org yet).
+    organization_id_bound = models.BigIntegerField(default=0)
+    key_id = models.CharField(max_length=16)
+    ciphertext = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credential", "idempotency_key"], name="idempotent_request_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="idempotent_request_expiry")]
+
+    def __str__(self):
+        return f"{self.credential} {self.idempotency_key} → {self.status}"

@@ -125,6 +125,18 @@ def config_versions_between(
     )
 
 
+# Newest first; the number is unique within the org (the index of its unique constraint).
+CONFIG_VERSIONS_ORDER = Keyset("config_versions", ("-number",))
+
+
+def config_versions_page(
+    organization: Organization, *, cursor: str | None, size: int = HISTORY_PAGE_SIZE
+) -> Page:
+    """The org's versions newest first, by keyset (the admin API's version list)."""
+    versions = ConfigVersion.objects.filter(organization=organization).select_related("author")
+    return CONFIG_VERSIONS_ORDER.page(versions, cursor, size=size)
+
+
 def config_history(
     organization: Organization, *, before: int | None = None, size: int = HISTORY_PAGE_SIZE
 ) -> tuple[list[HistoryEntry], int | None]:

@@ -1,4 +1,5 @@
-"""Who acts: the account, the API key it acts through (if any) and the client's address.
+"""Who acts: the account, the API key or personal access token it acts through (if any) and the
+client's address.
 
 Every service that changes something takes one `Actor` and every audit entry records it, so the
 pages, the admin API and management commands call the same services the same way.
@@ -17,6 +18,8 @@ class Actor:
     ip_address: str | None = None
     # The public id of the API key the request came with; empty on the dashboard.
     api_key_id: str = ""
+    # The public id of the personal access token the request came with (admin API); else empty.
+    token_id: str = ""
 
     @classmethod
     def for_request(cls, request, *, api_key_id: str = "") -> "Actor":

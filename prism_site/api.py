@@ -1,8 +1,10 @@
 """The one JSON API at /v1/ (django-ninja): each app's router mounted here, every failure answered
 with the one error envelope (prism_site/api_errors.py), never a page.
 
-Callers authenticate with a token per route (no session, so no CSRF); the OpenAPI document is at
-/v1/openapi.json. The docs page stays off until it can be served without a CDN.
+Callers authenticate with a bearer credential per route, never a session (so no CSRF): the
+gateway routes take a service token, the admin routes an admin-scoped key or a personal access
+token (members.api.AdminCredential). The OpenAPI document is at /v1/openapi.json, its docs page at
+/v1/docs (prism_site/views.py, swagger-ui served from static/vendor/).
 """
 
 import logging
@@ -14,6 +16,9 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as RequestValidationError
 
 from gateway.api import router as gateway_router
+from keys.api import router as keys_router
+from members.api import AdminCredential
+from orgs.api import router as orgs_router
 from prism_site.api_errors import ApiError, api_error_json, domain_error_json, error_json, json_path
 from prism_site.errors import DomainError
 
@@ -30,6 +35,8 @@ api = NinjaAPI(
     docs_url=None,
 )
 api.add_router("/gateway/", gateway_router)
+api.add_router("/", orgs_router, auth=AdminCredential())
+api.add_router("/", keys_router, auth=AdminCredential())
 
 
 @api.exception_handler(DomainError)

@@ -5,6 +5,7 @@ HTTP-only failures (401, 413) with no domain meaning."""
 from collections.abc import Iterable
 
 from django.http import JsonResponse
+from ninja import Schema
 
 from prism_site.error_responses import error_status
 from prism_site.errors import DomainError, Invalid, RateLimited
@@ -23,6 +24,23 @@ ERROR_TYPES = {
     429: "rate_limit_error",
     500: "api_error",
 }
+
+
+class ErrorDetail(Schema):
+    type: str
+    code: str
+    message: str
+    param: str | None
+
+
+class ErrorEnvelope(Schema):
+    """The envelope as the OpenAPI document describes it."""
+
+    error: ErrorDetail
+
+
+# The failures an admin API route may answer, for its `response=` in the OpenAPI document.
+ADMIN_ERRORS = {status: ErrorEnvelope for status in (400, 401, 403, 404, 409, 412, 413, 422, 429)}
 
 
 class ApiError(Exception):

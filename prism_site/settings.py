@@ -195,6 +195,16 @@ for _token in GATEWAY_TOKENS:
             "GATEWAY_TOKENS: each token must be at least 32 characters; generate one with "
             "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
         )
+# Admin API calls each key or personal access token may make per minute (shared by every worker:
+# counted in the database); past it the API answers 429 with Retry-After.
+try:
+    ADMIN_API_RATE_LIMIT_PER_MINUTE = int(os.environ.get("ADMIN_API_RATE_LIMIT_PER_MINUTE", "300"))
+except ValueError:
+    ADMIN_API_RATE_LIMIT_PER_MINUTE = 0
+if ADMIN_API_RATE_LIMIT_PER_MINUTE < 1:
+    raise ImproperlyConfigured(
+        "ADMIN_API_RATE_LIMIT_PER_MINUTE: must be a whole number of calls, 1 or more."
+    )
 # Self-hosted models: allow provider base URLs on private, loopback and link-local addresses.
 PROVIDER_ALLOW_PRIVATE_HOSTS = env_bool("PROVIDER_ALLOW_PRIVATE_HOSTS", False)
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Before the API's own root view, which answers with a page when its docs are off.
     path("v1/", unknown_path, name="api-home"),
+    path("v1/docs", views.api_docs, name="api-docs"),
     path("v1/", api.urls),
     re_path(r"^v1/(?P<rest>.*)$", unknown_path, name="api-unknown-path"),
     # The open-source Prism gateway's protocol, beside the API (not in its OpenAPI document).

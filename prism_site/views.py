@@ -1,8 +1,9 @@
-"""Site-wide views: health check and the error pages Django itself raises."""
+"""Site-wide views: health check, the API reference page and the error pages Django raises."""
 
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from prism_site.error_responses import NOT_FOUND, error_page
 
@@ -18,6 +19,11 @@ def healthz(request):
     return JsonResponse(
         {"status": "ok" if status == 200 else "error", "database": database}, status=status
     )
+
+
+def api_docs(request):
+    """/v1/docs: swagger-ui (vendored, no CDN) reading /v1/openapi.json."""
+    return render(request, "api/docs.html", {"openapi_url": reverse("v1:openapi-json")})
 
 
 def permission_denied(request, exception=None):

@@ -6,6 +6,7 @@ import pytest
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from tests.api.routes import ROUTES as API_ROUTES
 from tests.gateway.routes import ROUTES as GATEWAY_ROUTES
 from tests.keys.routes import ROUTES as KEY_ROUTES
 from tests.matrix import (
@@ -20,7 +21,15 @@ from tests.orgs.routes import ROUTES as ORG_ROUTES
 from tests.usage.alert_routes import ROUTES as ALERT_ROUTES
 from tests.usage.routes import ROUTES as LOG_ROUTES
 
-ROUTES = [*ORG_ROUTES, *MEMBER_ROUTES, *KEY_ROUTES, *GATEWAY_ROUTES, *ALERT_ROUTES, *LOG_ROUTES]
+ROUTES = [
+    *ORG_ROUTES,
+    *MEMBER_ROUTES,
+    *KEY_ROUTES,
+    *GATEWAY_ROUTES,
+    *API_ROUTES,
+    *ALERT_ROUTES,
+    *LOG_ROUTES,
+]
 
 # The Django admin's own pages are staff-only by Django; the matrix covers its index.
 EXEMPT_NAMESPACES = {"admin"}

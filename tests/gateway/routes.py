@@ -13,7 +13,7 @@ def no_kwargs(ctx):
 
 ROUTES = [
     Route("v1:openapi-json", expect(200, 200, 200, 200, 200, 200), kwargs=no_kwargs),
-    # The API's root has no page (the docs stay off): its 404 is JSON, like any unknown path;
+    # The API's root has no page (the reference is at /v1/docs): its 404 is JSON, like any path;
     # ninja's own root view (v1:api-root) sits behind api-home at the same URL.
     Route("api-home", expect(404, 404, 404, 404, 404, 404), kwargs=no_kwargs),
     Route("v1:api-root", expect(404, 404, 404, 404, 404, 404), kwargs=no_kwargs),

@@ -1,0 +1,69 @@
+"""Who calls the admin API, and the one helper its routes use to reach an org with a capability.
+
+The credential is checked in `members.api_auth` (it knows keys and personal access tokens); what
+it resolves to lives here, low enough for every app's router to use without importing members.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from orgs.access import OrgAccess, access_organization
+from orgs.models import Organization
+from orgs.roles import Capability
+from prism_site.actor import Actor
+from prism_site.error_responses import NOT_FOUND
+from prism_site.errors import NotFound, Refused
+
+
+@dataclass(frozen=True)
+class ApiCaller:
+    """An authenticated admin API credential: an admin-scoped key acts for its own org with its
+    creator's current role there; a personal access token acts as its user in each of their
+    orgs with their current role there."""
+
+    user: Any
+    # The key's org; None for a token, which reaches every org of its user.
+    organization: Organization | None
+    ip_address: str | None = None
+    api_key_id: str = ""
+    token_id: str = ""
+
+    @property
+    def is_token(self) -> bool:
+        return bool(self.token_id)
+
+    @property
+    def credential_id(self) -> str:
+        """The credential's public id (`key_…` or `pat_…`): what rate limits and idempotency
+        keys are counted against."""
+        return self.token_id or self.api_key_id
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(
+            user=self.user,
+            ip_address=self.ip_address,
+            api_key_id=self.api_key_id,
+            token_id=self.token_id,
+        )
+
+
+def api_organization(
+    caller: ApiCaller, slug: str, capability: Capability | None = None
+) -> OrgAccess:
+    """The org `slug` as `caller` may use it: 404 for an org the credential cannot reach (another
+    org than the key's; an org the token's user is not in), 403 for a missing capability."""
+    if caller.organization is not None and caller.organization.slug != slug:
+        raise NotFound(NOT_FOUND)
+    try:
+        return access_organization(caller.user, slug, capability)
+    except Refused as refusal:
+        if caller.is_token:
+            raise
+        # A key's rights are its creator's: say so, or the caller would look for a role of theirs.
+        raise Refused(
+            refusal.message.replace(
+                "Your role", f"This key acts with its creator's role in {slug}; that role", 1
+            ),
+            capability=refusal.capability,
+        ) from None

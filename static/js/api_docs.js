@@ -1,0 +1,14 @@
+// /v1/docs: swagger-ui over the OpenAPI document named by the page (no inline script).
+(function () {
+  const root = document.getElementById("swagger-ui");
+  if (!root || typeof SwaggerUIBundle === "undefined") return;
+  SwaggerUIBundle({
+    url: root.dataset.openapiUrl,
+    dom_id: "#swagger-ui",
+    presets: [SwaggerUIBundle.presets.apis],
+    layout: "BaseLayout",
+    deepLinking: true,
+    // A bearer credential typed into "Authorize" is sent; cookies never open the API anyway.
+    persistAuthorization: false,
+  });
+})();
