@@ -71,7 +71,7 @@ class KeyEntry(Schema):
     retired_secrets: list[RetiredSecretEntry]
 
 
-class KeyList(Schema):
+class SyncedKeyList(Schema):
     data: list[KeyEntry]
     next_cursor: str
 
@@ -124,7 +124,7 @@ def _key_stream(sync: selectors.KeySync):
 @router.get(
     "keys",
     url_name="gateway-keys",
-    response={200: KeyList, 400: ErrorEnvelope, 401: ErrorEnvelope},
+    response={200: SyncedKeyList, 400: ErrorEnvelope, 401: ErrorEnvelope},
     summary="Keys changed since a cursor (every key without one)",
 )
 def keys(request, since: str | None = None):
