@@ -158,6 +158,12 @@ class Bucket:
     end: datetime
     totals: Totals
 
+    @property
+    def duration(self) -> timedelta:
+        """23 or 25 hours for a day across a daylight saving change (aware datetimes of one zone
+        subtract as wall-clock times, so in UTC)."""
+        return self.end.astimezone(UTC) - self.start.astimezone(UTC)
+
 
 @dataclass(frozen=True)
 class BreakdownRow:

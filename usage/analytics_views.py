@@ -257,7 +257,7 @@ def _axis_labels(series: list[Bucket], bucket: str) -> list[str]:
 
 def _row_label(point: Bucket, bucket: str) -> str:
     if bucket == "day":
-        hours = round((point.end - point.start) / timedelta(hours=1))
+        hours = round(point.duration / timedelta(hours=1))
         text = f"{point.start:%Y-%m-%d}"
         return text if hours == 24 else f"{text} ({hours} hours)"
     return f"{point.start:%Y-%m-%d %H:%M %Z}"
@@ -416,7 +416,8 @@ def analytics_overview(request, access: OrgAccess):
     if request.htmx and not request.htmx.boosted:
         template = "usage/analytics.html#analytics-body"
     if not form.is_valid():
-        return render(request, template, context, status=400)
+        # htmx swaps only a 2xx answer: the messages then replace the charts in place.
+        return render(request, template, context, status=200 if request.htmx else 400)
 
     start, end, bucket = form.window(now=now, zone=zone)
     summary = analytics_summary(organization, start=start, end=end, zone=zone, bucket=bucket)
