@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 WIDTH = 720
-HEIGHT = 220
+HEIGHT = 200
 # The plot area inside the viewBox; the margins hold the axis labels.
 LEFT, RIGHT, TOP, BOTTOM = 64, WIDTH - 12, 12, HEIGHT - 28
 Y_TICKS = 4
