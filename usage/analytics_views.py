@@ -6,6 +6,7 @@ linking to the Logs page, and budget use with a projection. Reads the rollups on
 
 import csv
 import io
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -241,18 +242,22 @@ def _csv_cell(value) -> str:
     return str(value)
 
 
-def _axis_labels(series: list[Bucket], bucket: str) -> list[str]:
-    labels, last_day = [], None
-    for point in series:
-        start = point.start
-        if bucket == "day":
-            labels.append(f"{start:%b} {start.day}")
-        elif start.date() != last_day:
-            labels.append(f"{start:%b} {start.day} {start:%H:%M}")
-        else:
-            labels.append(f"{start:%H:%M}")
-        last_day = start.date()
-    return labels
+def _axis(series: list[Bucket], bucket: str) -> tuple[list[str], list[int]]:
+    """Each point's axis label and the points to label: by the hour, the starts of local days
+    (a date) over long periods, every few hours (the time) over short ones; by the day, a date
+    every few days."""
+    starts = [point.start for point in series]
+    if bucket == "day":
+        labels = [f"{start:%b} {start.day}" for start in starts]
+        return labels, list(range(0, len(starts), max(1, math.ceil(len(starts) / 8))))
+    if len(starts) > 48:
+        midnights = [index for index, start in enumerate(starts) if start.hour == 0]
+        labels = [f"{start:%b} {start.day}" for start in starts]
+        return labels, midnights[:: max(1, math.ceil(len(midnights) / 8))]
+    labels = [
+        f"{start:%b} {start.day}" if start.hour == 0 else f"{start:%H:%M}" for start in starts
+    ]
+    return labels, [index for index, start in enumerate(starts) if start.hour % 4 == 0]
 
 
 def _row_label(point: Bucket, bucket: str) -> str:
@@ -264,7 +269,7 @@ def _row_label(point: Bucket, bucket: str) -> str:
 
 
 def chart_blocks(summary: AnalyticsSummary, query: dict) -> list[dict]:
-    labels = _axis_labels(summary.series, summary.bucket)
+    labels, label_at = _axis(summary.series, summary.bucket)
     blocks = []
     for spec in CHART_SPECS:
         columns = [spec.values(point.totals) for point in summary.series]
@@ -276,7 +281,7 @@ def chart_blocks(summary: AnalyticsSummary, query: dict) -> list[dict]:
         blocks.append(
             {
                 "spec": spec,
-                "chart": charts.line_chart(series, labels, spec.value_label),
+                "chart": charts.line_chart(series, labels, spec.value_label, label_at),
                 "rows": [
                     (_row_label(point, summary.bucket), [_cell(value) for value in values])
                     for point, values in zip(summary.series, columns, strict=True)
@@ -451,10 +456,8 @@ def analytics_overview(request, access: OrgAccess):
 
 
 def _period_text(start: datetime, end: datetime) -> str:
-    """ "Mar 2, 2026 – Mar 8, 2026" for days, "Mar 7 15:00 – Mar 8 15:00" for hours."""
-    last = end - timedelta(seconds=1)
-    if start.date() == last.date():
-        return f"{start:%b} {start.day}, {start:%H:%M}–{end:%H:%M}"
-    if (end - start) <= timedelta(days=2) and start.minute == 0 and start.hour != 0:
-        return f"{start:%b} {start.day} {start:%H:%M} – {end:%b} {end.day} {end:%H:%M}"
-    return f"{start:%b} {start.day}, {start:%Y} – {last:%b} {last.day}, {last:%Y}"
+    """ "Mar 2, 2026 – Mar 8, 2026" for whole days, "Mar 7 15:00 – Mar 8 15:00" otherwise."""
+    if start.hour == start.minute == end.hour == end.minute == 0:
+        last = end - timedelta(seconds=1)
+        return f"{start:%b} {start.day}, {start:%Y} – {last:%b} {last.day}, {last:%Y}"
+    return f"{start:%b} {start.day} {start:%H:%M} – {end:%b} {end.day} {end:%H:%M}"

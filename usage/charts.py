@@ -68,9 +68,13 @@ def nice_step(rough: float) -> float:
 
 
 def line_chart(
-    series: Sequence[Series], labels: Sequence[str], value_label: Callable[[float], str]
+    series: Sequence[Series],
+    labels: Sequence[str],
+    value_label: Callable[[float], str],
+    label_at: Sequence[int] | None = None,
 ) -> Chart:
-    """Every series over the same x positions (one per label), y from zero to a round top."""
+    """Every series over the same x positions (one per label), y from zero to a round top; the
+    x axis labels the positions `label_at` (default: about X_LABELS evenly spaced)."""
     count = len(labels)
     highest = max((value for one in series for value in one.values if value), default=0)
     step = nice_step(highest / Y_TICKS) if highest > 0 else 1.0
@@ -87,8 +91,9 @@ def line_chart(
     y_ticks = [
         Tick(y_of(step * n), value_label(step * n)) for n in range(int(round(top_value / step)) + 1)
     ]
-    every = max(1, math.ceil(count / X_LABELS))
-    x_ticks = [Tick(x_of(index), labels[index]) for index in range(0, count, every)]
+    if label_at is None:
+        label_at = range(0, count, max(1, math.ceil(count / X_LABELS)))
+    x_ticks = [Tick(x_of(index), labels[index]) for index in label_at]
 
     drawn = []
     for one in series:
