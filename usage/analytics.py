@@ -297,8 +297,13 @@ def analytics_summary(
     """
     if bucket not in BUCKETS:
         raise Invalid(errors={"bucket": [f"must be one of {', '.join(BUCKETS)}"]})
+    if start.tzinfo is None or end.tzinfo is None:
+        raise Invalid(errors={"start": ["start and end need a time zone"]})
     if end <= start:
         raise Invalid(errors={"end": ["must be after the start"]})
+    longest = timedelta(days=MAX_HOUR_BUCKET_DAYS if bucket == "hour" else MAX_DAYS)
+    if end - start > longest + _HOUR:
+        raise Invalid(errors={"end": [f"a period by the {bucket} is at most {longest.days} days"]})
     start, end = _aligned(start, end, zone, bucket)
     previous_start = _previous_start(start, end, zone, bucket)
     hourly = HourlyRollup.objects.filter(organization=organization)

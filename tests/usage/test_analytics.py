@@ -21,6 +21,7 @@ from django.urls import reverse
 
 from orgs.models import Organization
 from orgs.roles import Role
+from prism_site.errors import Invalid
 from tests.factories import add_member, make_organization, make_user
 from tests.keys.conftest import make_key, set_org_config
 from tests.usage.conftest import KeyRef, _ref, log_row
@@ -336,6 +337,21 @@ def test_latency_percentile_from_a_histogram():
     histogram[1], histogram[6] = 1, 1
     assert latency_percentile(tuple(histogram), 0.50).upper_ms == 100
     assert latency_percentile(tuple(histogram), 0.95).upper_ms == 1000
+
+
+def test_summary_refuses_periods_it_cannot_draw(world):
+    organization = _organization(world.acme)
+    with pytest.raises(Invalid) as error:
+        analytics_summary(organization, start=NOW, end=NOW, zone=UTC, bucket="day")
+    assert error.value.errors == {"end": ["must be after the start"]}
+    with pytest.raises(Invalid) as error:
+        analytics_summary(
+            organization, start=NOW - timedelta(days=40), end=NOW, zone=UTC, bucket="hour"
+        )
+    assert error.value.errors == {"end": ["a period by the hour is at most 31 days"]}
+    with pytest.raises(Invalid) as error:
+        analytics_summary(organization, start=NOW, end=NOW, zone=UTC, bucket="week")
+    assert "bucket" in error.value.errors
 
 
 # -- Breakdowns --------------------------------------------------------------------------------
