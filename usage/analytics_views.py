@@ -8,6 +8,7 @@ import csv
 import io
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -175,7 +176,7 @@ class ChartSpec:
     title: str
     axis: str
     series: tuple[tuple[str, int], ...]
-    value_label: object
+    value_label: Callable[[float], str]
     csv_columns: tuple[str, ...]
 
     def values(self, totals: Totals) -> list:
@@ -250,12 +251,14 @@ def _axis(series: list[Bucket], bucket: str) -> tuple[list[str], list[int]]:
     if bucket == "day":
         labels = [f"{start:%b} {start.day}" for start in starts]
         return labels, list(range(0, len(starts), max(1, math.ceil(len(starts) / 8))))
+    # The first hour of each local day (00:00, or 00:30 in a zone half an hour off UTC).
+    new_day = [index for index, start in enumerate(starts) if start.hour == 0 and index > 0]
     if len(starts) > 48:
-        midnights = [index for index, start in enumerate(starts) if start.hour == 0]
         labels = [f"{start:%b} {start.day}" for start in starts]
-        return labels, midnights[:: max(1, math.ceil(len(midnights) / 8))]
+        return labels, new_day[:: max(1, math.ceil(len(new_day) / 8))]
     labels = [
-        f"{start:%b} {start.day}" if start.hour == 0 else f"{start:%H:%M}" for start in starts
+        f"{start:%b} {start.day}" if index in new_day else f"{start:%H:%M}"
+        for index, start in enumerate(starts)
     ]
     return labels, [index for index, start in enumerate(starts) if start.hour % 4 == 0]
 

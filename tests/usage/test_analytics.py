@@ -36,7 +36,7 @@ from usage.analytics import (
     latency_percentile,
     preset_range,
 )
-from usage.analytics_views import kpis
+from usage.analytics_views import chart_blocks, kpis
 from usage.models import LATENCY_BUCKET_BOUNDS_MS, RequestLog, latency_bucket
 from usage.selectors import PeriodWindow, period_window
 from usage.services import logs_ingest
@@ -724,3 +724,17 @@ def test_chart_ticks_are_round_and_gaps_break_the_line():
         [charts.Series("requests", [0, 0], 1)], ["a", "b"], charts.count_label
     )
     assert [tick.label for tick in empty.y_ticks] == ["0", "1"]
+
+
+def test_hour_axis_labels_local_days_in_a_zone_half_an_hour_off_utc(world):
+    kolkata = ZoneInfo("Asia/Kolkata")
+    start, end = preset_range(7, now=NOW, zone=kolkata, bucket="hour")
+    summary = analytics_summary(
+        _organization(world.owls), start=start, end=end, zone=kolkata, bucket="hour"
+    )
+
+    assert summary.series[0].start.minute == 30
+    chart = chart_blocks(summary, {})[0]["chart"]
+    assert [tick.label for tick in chart.x_ticks] == [
+        "Nov 14", "Nov 15", "Nov 16", "Nov 17", "Nov 18", "Nov 19", "Nov 20"
+    ]  # fmt: skip
