@@ -144,6 +144,16 @@ def test_banner_shows_to_the_orgs_members_only(acme, client, django_capture_on_c
     page = client.get(overview).content.decode()
     assert text in page
     assert "Budget: 50%" not in page  # the highest threshold crossed, once
+    # Every page of the org carries it, not only the overview; the alerts list is for Owners
+    # and Admins, so a Viewer's banner does not link there.
+    members = client.get(reverse("members:list", kwargs={"slug": organization.slug}))
+    assert text in members.content.decode()
+    alerts_url = reverse("budget_alerts:list", kwargs={"slug": organization.slug})
+    assert alerts_url not in page
+    client.force_login(organization.memberships.get(user__email="admin@acme.test").user)
+    logs = client.get(reverse("logs:list", kwargs={"slug": organization.slug})).content.decode()
+    assert text in logs
+    assert f'href="{alerts_url}">See budget alerts' in logs
 
     outsider = make_user()
     other = make_organization(owner=outsider)
@@ -163,7 +173,7 @@ def test_alert_list_shows_the_orgs_alerts(
     _ingest(django_capture_on_commit_callbacks, web, 9)
     run_queued_tasks()
     client.force_login(organization.memberships.get(user__email="admin@acme.test").user)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):  # 12, and the budget banner on every org page
         page = client.get(reverse("budget_alerts:list", kwargs={"slug": organization.slug}))
     body = page.content.decode()
     assert body.count("Budget: ") >= 4
