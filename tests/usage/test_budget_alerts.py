@@ -200,3 +200,17 @@ def test_concurrent_batches_create_one_alert_per_threshold(mailoutbox):
     ]
     run_queued_tasks()
     assert len(mailoutbox) == 3
+
+
+def test_only_owners_and_admins_have_the_alerts_link_in_the_side_menu(acme, client):
+    organization, _, _ = acme
+    alerts_url = reverse("budget_alerts:list", kwargs={"slug": organization.slug})
+    link = f'<a href="{alerts_url}">Budget alerts</a>'
+    overview = reverse("orgs:overview", kwargs={"slug": organization.slug})
+    for membership in organization.memberships.select_related("user"):
+        client.force_login(membership.user)
+        page = client.get(overview).content.decode()
+        assert (link in page) == (membership.role in (Role.OWNER, Role.ADMIN)), membership.role
+        # The link goes where the role may go.
+        expected = 200 if membership.role in (Role.OWNER, Role.ADMIN) else 403
+        assert client.get(alerts_url).status_code == expected
