@@ -1,0 +1,55 @@
+"""Usage panels for the pages of apps below usage: the org overview's figures and a key's usage.
+
+The overview (orgs) and the key page (keys) cannot import usage; their templates load these
+tags, which read the rollups through `usage.dashboard`."""
+
+from decimal import Decimal
+
+from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+from prism_site.timezones import zone_label
+from usage.dashboard import org_overview
+
+register = template.Library()
+
+PERIOD_LABELS = {
+    "daily": "today",
+    "weekly": "this week",
+    "monthly": "this month",
+    "total": "in total",
+}
+
+
+@register.filter
+def usd(value) -> str:
+    """Dollars with cents and thousands separators; a sum under a cent keeps its first digits
+    ("$0.0042") instead of reading as nothing."""
+    amount = Decimal(str(value or 0))
+    if 0 < abs(amount) < Decimal("0.01"):
+        digits = f"{amount:.6f}".rstrip("0")
+        return "<$0.000001" if digits.endswith(".") else f"${digits}"
+    return f"${amount:,.2f}"
+
+
+@register.filter
+def ago(value) -> str:
+    """ "3 hours ago", "just now": the largest unit only, as a glance wants it."""
+    if (timezone.now() - value).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(value, depth=1)} ago"
+
+
+@register.inclusion_tag("usage/overview_panels.html")
+def org_overview_panels(access):
+    zone = timezone.get_current_timezone()
+    overview = org_overview(access, zone=zone)
+    return {
+        "access": access,
+        "org": access.organization,
+        "caps": access.caps,
+        "overview": overview,
+        "period_label": PERIOD_LABELS[overview.window.period],
+        "zone": zone_label(zone),
+    }
