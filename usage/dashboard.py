@@ -1,6 +1,6 @@
 """Reads of the org overview (today's traffic, spend against the budget, top models, the latest
-errors, the set-up checklist): a fixed few queries, the figures from the rollups and only the
-latest errors from the raw logs."""
+errors, the set-up checklist) and of a key's usage on its page: a fixed few queries each, the
+figures from the rollups and only the latest errors from the raw logs."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -21,6 +21,7 @@ TOP_MODELS = 5
 LATEST_ERRORS = 5
 # The latest errors are looked for this far back (and no further: it bounds the log scan).
 LATEST_ERRORS_WITHIN = timedelta(hours=24)
+SPARKLINE_DAYS = 30
 
 
 def _money(value) -> Decimal:
@@ -201,3 +202,70 @@ def org_overview(access: OrgAccess, *, zone: tzinfo, now: datetime | None = None
             traffic=has_traffic,
         ),
     )
+
+
+@dataclass(frozen=True)
+class DayUsage:
+    day: date
+    requests: int
+    cost: Decimal
+
+
+@dataclass(frozen=True)
+class KeyUsage:
+    """A key's spend in its budget period (its own, else the org's) and its last 30 UTC days."""
+
+    window: PeriodWindow
+    spend: Decimal
+    # None: the key has no budget of its own.
+    limit: Decimal | None
+    days: list[DayUsage]
+
+    @property
+    def percent(self) -> float | None:
+        return _percent(self.spend, self.limit) if self.limit is not None else None
+
+    # The period's first and last UTC day (dates, so `|date` does not move them to the
+    # viewer's zone); None for "total".
+    @property
+    def period_first_day(self) -> date | None:
+        return self.window.start.date() if self.window.start else None
+
+    @property
+    def period_last_day(self) -> date | None:
+        return (self.window.end - timedelta(days=1)).date() if self.window.end else None
+
+    @property
+    def days_requests(self) -> int:
+        return sum(day.requests for day in self.days)
+
+    @property
+    def days_cost(self) -> Decimal:
+        return sum((day.cost for day in self.days), Decimal(0))
+
+
+def key_usage(key: VirtualKey, *, org_period: str, now: datetime | None = None) -> KeyUsage:
+    """One query of the key's day rollups, since the earlier of its period's start and the
+    first day of the sparkline (all of them for a "total" budget: at most the rollups'
+    retention, 800 days)."""
+    now = now or timezone.now()
+    window = period_window(key.budget_period or org_period, now)
+    today = now.astimezone(UTC).date()
+    first_day = today - timedelta(days=SPARKLINE_DAYS - 1)
+    rows = KeyDayRollup.objects.filter(organization_id=key.organization_id, key=key)
+    if window.start is not None:
+        rows = rows.filter(day__gte=min(window.start.date(), first_day))
+    by_day = {
+        day: (requests, _money(cost))
+        for day, requests, cost in rows.values_list("day", "requests", "cost")
+    }
+    since = window.start.date() if window.start is not None else None
+    spend = sum(
+        (cost for day, (_, cost) in by_day.items() if since is None or day >= since), Decimal(0)
+    )
+    days = []
+    for offset in range(SPARKLINE_DAYS):
+        day = first_day + timedelta(days=offset)
+        requests, cost = by_day.get(day, (0, Decimal(0)))
+        days.append(DayUsage(day, requests, cost))
+    return KeyUsage(window=window, spend=spend, limit=key.budget_limit, days=days)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from prism_site.timezones import zone_label
-from usage.dashboard import org_overview
+from usage.dashboard import key_usage, org_overview
 
 register = template.Library()
 
@@ -20,6 +20,9 @@ PERIOD_LABELS = {
     "monthly": "this month",
     "total": "in total",
 }
+
+# The sparkline's drawing box (SVG user units); the bars fill it.
+SPARK_WIDTH, SPARK_HEIGHT, SPARK_GAP = 300, 48, 2
 
 
 @register.filter
@@ -52,4 +55,44 @@ def org_overview_panels(access):
         "overview": overview,
         "period_label": PERIOD_LABELS[overview.window.period],
         "zone": zone_label(zone),
+    }
+
+
+def sparkline_bars(values: list[Decimal]) -> list[dict]:
+    """One bar per value, scaled to the highest; a day of nothing is a hairline, not absent."""
+    highest = max(values, default=Decimal(0))
+    step = SPARK_WIDTH / max(len(values), 1)
+    bars = []
+    for index, value in enumerate(values):
+        height = float(value / highest) * SPARK_HEIGHT if highest > 0 else 0
+        height = max(height, 1)
+        bars.append(
+            {
+                "x": round(index * step, 2),
+                "y": round(SPARK_HEIGHT - height, 2),
+                "width": round(step - SPARK_GAP, 2),
+                "height": round(height, 2),
+            }
+        )
+    return bars
+
+
+@register.inclusion_tag("usage/key_usage.html")
+def key_usage_panel(key, org_limits):
+    usage = key_usage(key, org_period=org_limits.budget_period)
+    busiest = max(usage.days, key=lambda day: day.cost)
+    return {
+        "key": key,
+        "usage": usage,
+        "period_label": PERIOD_LABELS[usage.window.period],
+        "days": [
+            (day, bar)
+            for day, bar in zip(
+                usage.days, sparkline_bars([day.cost for day in usage.days]), strict=True
+            )
+        ],
+        "busiest": busiest if busiest.cost > 0 else None,
+        "spark_width": SPARK_WIDTH,
+        "spark_height": SPARK_HEIGHT,
+        "zone": zone_label(timezone.get_current_timezone()),
     }
