@@ -103,6 +103,41 @@ def test_key_budget_alert_goes_to_owners_admins_and_the_key_creator(
     )
 
 
+def test_each_email_has_a_plain_text_and_an_html_part_with_the_same_figures(
+    acme, mailoutbox, django_capture_on_commit_callbacks
+):
+    organization, main, web = acme
+    _ingest(django_capture_on_commit_callbacks, web, 8.5)  # 8.50 of the key's 10 a day
+    _ingest(django_capture_on_commit_callbacks, main, 60)  # 68.50 of the org's 100 a month
+    run_queued_tasks()
+    alerts_path = f"/o/{organization.slug}/alerts/"
+    by_subject = {message.subject: message for message in mailoutbox}
+
+    key_mail = by_subject["[Acme] Budget: 80% of $10.00 daily spent (key 'web')"]
+    assert key_mail.content_subtype == "plain"
+    text = key_mail.body
+    assert "Budget: 80% of $10.00 daily spent (key 'web')." in text
+    assert "Spend so far this period: $8.50 of $10.00 (85%)." in text
+    assert "Period: 2026-12-02 to 2026-12-02 (UTC)." in text
+    assert "Raise the budget of the key 'web' under Settings > API keys" in text
+    assert alerts_path in text and "creator of the key 'web'" in text
+    [(html, mimetype)] = key_mail.alternatives
+    assert mimetype == "text/html"
+    assert "<strong>Budget: 80% of $10.00 daily spent (key &#x27;web&#x27;)</strong>" in html
+    assert "<strong>$8.50</strong> of $10.00 (85%)" in html
+    assert "2026-12-02 to 2026-12-02 (UTC)" in html
+    assert "the key <strong>web</strong>" in html and alerts_path in html
+
+    org_mail = by_subject["[Acme] Budget: 50% of $100.00 monthly spent (the organization)"]
+    assert "Spend so far this period: $68.50 of $100.00 (68%)." in org_mail.body
+    assert "Period: 2026-12-01 to 2026-12-31 (UTC)." in org_mail.body
+    assert "under Settings > Organization" in org_mail.body
+    assert "creator of the key" not in org_mail.body
+    [(html, _)] = org_mail.alternatives
+    assert "<strong>$68.50</strong> of $100.00 (68%)" in html
+    assert "the organization Acme" in html and "Settings &gt; Organization" in html
+
+
 def test_running_the_email_task_twice_sends_each_alert_once(
     acme, mailoutbox, django_capture_on_commit_callbacks
 ):
