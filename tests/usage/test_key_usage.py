@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from keys.models import VirtualKey
 from members.models import User
+from prism_site.timezones import TIME_ZONE_COOKIE
 from tests.factories import make_organization, make_user
 from tests.keys.conftest import OPENAI_AND_ANTHROPIC, make_key, set_org_config
 from tests.usage.conftest import KeyRef, _ref, log_row
@@ -179,3 +180,14 @@ def test_the_query_count_is_the_same_for_an_idle_and_a_busy_key(client, world):
 )
 def test_dollars_read_as_dollars(value, text):
     assert usd(value) == text
+
+
+def test_budget_periods_show_their_utc_days_in_any_viewer_zone(client, world):
+    client.cookies[TIME_ZONE_COOKIE] = "America/Los_Angeles"
+    page = _page(client, world, "plain")
+    window = period_window("monthly", timezone.now())
+    first, last = window.start.date(), (window.end - timedelta(days=1)).date()
+    # Midnight UTC on the 1st is still the last day of the month before in Los Angeles.
+    assert f"this period: {first:%Y-%m-%d} to {window.end:%Y-%m-%d} UTC" in page
+    assert f"{first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" in page
+    assert "America/Los_Angeles" in page  # last use, on hover, in the viewer's zone
