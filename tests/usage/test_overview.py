@@ -317,3 +317,34 @@ def test_queries_are_the_same_for_10_and_500_rows(client, quiet_org, django_asse
         page = client.get(url).content.decode()
     assert len(ten) == len(five_hundred) <= OVERVIEW_QUERIES
     assert "Latest errors" in page
+
+
+@pytest.mark.parametrize("period", ["daily", "weekly", "total"])
+def test_spend_counts_from_the_start_of_the_configured_budget_period(client, period):
+    owner = make_user(f"period-{period}@example.test")
+    organization = make_organization(f"Period {period}", owner=owner)
+    set_org_config(organization, {"budgets": {"enabled": True, "limit": 20, "period": period}})
+    key = _ref(make_key(organization, owner, "main").key)
+    now = timezone.now()
+    ages = [timedelta(minutes=1), timedelta(hours=30), timedelta(days=8), timedelta(days=40)]
+    logs_ingest(
+        rows=[log_row(key, now - age, cost=str(n + 1)) for n, age in enumerate(ages)], now=now
+    )
+    overview = org_overview(access_organization(owner, organization.slug), zone=UTC, now=now)
+    window = period_window(period, now)
+    assert overview.window == window
+    expected = sum(
+        (
+            row.cost
+            for row in RequestLog.objects.filter(organization=organization)
+            if window.start is None or row.started_at >= window.start
+        ),
+        Decimal(0),
+    )
+    assert overview.period_spend == expected
+    if period == "total":
+        assert expected == 10
+    client.force_login(owner)
+    page = client.get(reverse("orgs:overview", args=[organization.slug])).content.decode()
+    label = {"daily": "today (UTC)", "weekly": "this week", "total": "in total"}[period]
+    assert f'<h2 id="kpi-spend">Spend {label}</h2>' in page

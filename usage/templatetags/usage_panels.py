@@ -14,8 +14,9 @@ from usage.dashboard import key_usage, org_overview
 
 register = template.Library()
 
+# Budget periods are UTC calendar periods; "today" alone would read as the viewer's day.
 PERIOD_LABELS = {
-    "daily": "today",
+    "daily": "today (UTC)",
     "weekly": "this week",
     "monthly": "this month",
     "total": "in total",
