@@ -680,8 +680,8 @@ def test_an_org_without_traffic_says_what_to_do(client, world):
 
 
 # The session and its user 2, the membership and its permissions 2, the summary 6, the budgets 4,
-# the organization switcher 1.
-PAGE_QUERIES = 15
+# the organization switcher 1, the budget alert banner 1.
+PAGE_QUERIES = 16
 
 
 def test_page_queries_do_not_grow_with_keys_models_or_users(
