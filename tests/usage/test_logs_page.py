@@ -236,6 +236,11 @@ FILTERS = [
     ("range=30d&meta=team%3D", "30d", _meta("team", "")),
     ("range=30d&meta=missing%3Dx", "30d", _meta("missing", "x")),
     ("range=30d&meta=a%3Db%3Dc", "30d", _meta("a", "b=c")),
+    ("range=30d&meta=tier%3D2e0", "30d", _meta("tier", "2e0")),
+    ("range=30d&meta=tier%3D9223372036854775808", "30d", _meta("tier", "9223372036854775808")),
+    ("range=30d&meta=tier%3D1e9999999", "30d", _meta("tier", "1e9999999")),
+    ("range=30d&meta=tier%3DNaN", "30d", _meta("tier", "NaN")),
+    ("range=30d&meta=team.x__y%3Dsearch", "30d", _meta("team.x__y", "search")),
     (
         "range=7d&meta=team%3Dsearch&session=s-1&max_cost=0.01&user=alice",
         "7d",
