@@ -57,8 +57,12 @@ TIMED_OUT = (
 
 
 def _filters(request, access: OrgAccess) -> LogFilterForm:
-    # Always bound: no filter at all is the default range, which bounds every query.
-    return LogFilterForm(request.GET or {"range": DEFAULT_RANGE}, organization=access.organization)
+    # Always bound, with a range: a query without one (`?follow=on`) reads, and shows as chosen,
+    # the default range, which bounds every query.
+    data = request.GET.copy()
+    if not data.get("range"):
+        data["range"] = DEFAULT_RANGE
+    return LogFilterForm(data, organization=access.organization)
 
 
 def _timeout_ms() -> int:

@@ -368,6 +368,13 @@ def test_a_bad_filter_value_is_a_field_error_not_a_server_error(client, logs, qu
     assert _listed(response) == []
 
 
+def test_a_query_without_a_range_reads_and_shows_the_default_range(client, logs):
+    _login(client, logs.viewer_id)
+    response = client.get(reverse("logs:list", args=[logs.slug]), {"user": "alice", "range": ""})
+    assert _listed(response) == _expected("24h", lambda row: row[7] == "alice")
+    assert '<option value="24h" selected>' in response.content.decode()
+
+
 def test_htmx_gets_the_table_alone(client, logs):
     _login(client, logs.viewer_id)
     response = client.get(
