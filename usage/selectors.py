@@ -245,6 +245,9 @@ def metadata_values(text: str) -> list:
     number, true, false or null, that value too. So `tier=2` finds "2" and 2 (and 2.0), `beta=true`
     finds "true" and true; `team=search` finds only the string."""
     values: list = [text]
+    if text != text.strip():
+        # " 2" is the text " 2", not the number JSON would read around the spaces.
+        return values
     try:
         parsed = json.loads(text)
     except ValueError:

@@ -240,6 +240,7 @@ FILTERS = [
     ("range=30d&meta=tier%3D9223372036854775808", "30d", _meta("tier", "9223372036854775808")),
     ("range=30d&meta=tier%3D1e9999999", "30d", _meta("tier", "1e9999999")),
     ("range=30d&meta=tier%3DNaN", "30d", _meta("tier", "NaN")),
+    ("range=30d&meta=tier%3D%202", "30d", _meta("tier", " 2")),
     ("range=30d&meta=team.x__y%3Dsearch", "30d", _meta("team.x__y", "search")),
     (
         "range=7d&meta=team%3Dsearch&session=s-1&max_cost=0.01&user=alice",
