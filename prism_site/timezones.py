@@ -30,7 +30,7 @@ def viewer_zone(request) -> tzinfo:
 
 
 def zone_label(zone: tzinfo) -> str:
-    """"UTC" or the IANA name, for "Times are in …"."""
+    """ "UTC" or the IANA name, for "Times are in …"."""
     return "UTC" if zone is UTC else str(zone)
 
 
