@@ -724,3 +724,15 @@ def test_a_follow_poll_reads_a_fixed_number_of_queries(client, logs, django_asse
         client, f"{url}?after={newest_marker(timezone.now() - timedelta(days=1), 0)}"
     )
     assert few == many
+
+
+def test_the_first_pages_plan_names_the_log_table(logs):
+    from orgs.models import Organization
+    from usage.selectors import LogFilter, request_log_page_plan
+
+    organization = Organization.objects.get(slug=logs.bulk_slug)
+    since = timezone.now() - timedelta(days=1)
+    plan = request_log_page_plan(organization, LogFilter(since=since, model="model-3"))
+    assert "usage_requestlog" in plan or "reqlog" in plan
+    if connection.vendor == "postgresql":
+        assert "actual time" in plan and "Buffers" in plan
