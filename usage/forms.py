@@ -37,7 +37,13 @@ def _cost_field(label: str, name: str) -> forms.DecimalField:
         min_value=0,
         max_digits=COST_DIGITS["max_digits"],
         decimal_places=COST_DIGITS["decimal_places"],
-        error_messages={"invalid": f"{name}: enter an amount in USD, e.g. 0.05."},
+        error_messages={
+            "invalid": f"{name}: enter an amount in USD, e.g. 0.05.",
+            "min_value": f"{name}: must be 0 or more.",
+            "max_decimal_places": f"{name}: at most 10 decimal places.",
+            "max_whole_digits": f"{name}: at most 10 digits before the decimal point.",
+            "max_digits": f"{name}: at most 20 digits.",
+        },
         widget=forms.NumberInput(attrs={"step": "any", "min": "0", "inputmode": "decimal"}),
     )
 
