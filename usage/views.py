@@ -101,6 +101,16 @@ def _list_context(request, access: OrgAccess, form: LogFilterForm) -> dict:
         "follow_marker": follow_marker,
         "follow_every": FOLLOW_EVERY_SECONDS,
         "time_zone_label": zone_label(request.time_zone),
+        **_row_links(access),
+    }
+
+
+def _row_links(access: OrgAccess) -> dict:
+    """What every row links to, reversed once per page rather than once per row."""
+    slug = access.organization.slug
+    return {
+        "logs_root": reverse("logs:list", args=[slug]),
+        "keys_root": reverse("keys:list", args=[slug]),
         # Key pages need the key inventory's capability; Viewers see the key's name only.
         "link_keys": access.can(Capability.VIEW_CONFIG),
     }
@@ -148,7 +158,7 @@ def log_newer(request, access: OrgAccess):
         "newer": newer,
         "follow_marker": selectors.newest_marker(top.started_at, top.pk),
         "follow_every": FOLLOW_EVERY_SECONDS,
-        "link_keys": access.can(Capability.VIEW_CONFIG),
+        **_row_links(access),
     }
     return render(request, "usage/logs.html#log-newer", context)
 
