@@ -33,7 +33,7 @@ from usage.analytics import (
     analytics_summary,
     budget_status,
 )
-from usage.analytics_forms import PERIOD_LABELS, AnalyticsForm
+from usage.analytics_forms import DEFAULT_PERIOD, PERIOD_LABELS, AnalyticsForm
 from usage.forms import RANGES as LOG_RANGES
 from usage.models import LATENCY_BUCKET_BOUNDS_MS
 
@@ -418,7 +418,11 @@ def analytics_overview(request, access: OrgAccess):
     zone = getattr(request, "time_zone", UTC)
     now = timezone.now()
     organization = access.organization
-    form = AnalyticsForm(request.GET, today=now.astimezone(zone).date())
+    data = request.GET.copy()
+    if not data.get("period"):
+        # The choice shown is the period drawn, also when the address names none.
+        data["period"] = DEFAULT_PERIOD
+    form = AnalyticsForm(data, today=now.astimezone(zone).date())
     context = {"form": form, "zone_label": zone_label(zone), "summary": None}
     template = "usage/analytics.html"
     if request.htmx and not request.htmx.boosted:

@@ -596,6 +596,14 @@ def test_viewer_sees_kpis_charts_tables_breakdowns_and_budgets(viewer_client, wo
     assert "≤ " in page  # the latency KPIs say they are bucket upper bounds
 
 
+def test_an_address_naming_no_period_shows_the_default_period_chosen(viewer_client, world):
+    page = _page(viewer_client, world.acme_slug).content.decode()
+
+    assert '<option value="7d" selected>' in page
+    assert '<option value="24h" selected>' not in page
+    assert "Last 7 days" in page
+
+
 def test_page_shows_nothing_of_another_org(viewer_client, world):
     page = _page(viewer_client, world.acme_slug, "period=custom&from=2026-09-20&to=2026-11-20")
     content = page.content.decode()
