@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from django import forms
+from django.db.models import Q
 from django.utils import timezone
 
 from keys.models import VirtualKey
@@ -71,10 +72,13 @@ class LogFilterForm(forms.Form):
         choices=list(RANGE_LABELS.items()),
         error_messages={"invalid_choice": "range: must be one of 1h, 24h, 7d, 30d."},
     )
-    key = forms.ChoiceField(
+    # Text, not a list of every key: an org may hold thousands, and the page must not grow
+    # with them. One query turns the name or id into the key.
+    key = forms.CharField(
         label="Key",
         required=False,
-        error_messages={"invalid_choice": "key: no key of this organization has that id."},
+        max_length=200,
+        help_text="A key's name or id (key_…).",
     )
     model = forms.CharField(label="Model", required=False, max_length=200)
     provider = forms.CharField(label="Provider", required=False, max_length=64)
@@ -115,15 +119,33 @@ class LogFilterForm(forms.Form):
         )
         self.fields["to"] = _time_field("To", "to", "Empty: up to now.")
         self.order_fields(["range", "from", "to"])
-        # One query: the org's keys by name, for the choice list and to turn an id into a row.
-        self.keys = list(
-            VirtualKey.objects.filter(organization=organization)
-            .order_by("name", "pk")
-            .values_list("pk", "public_id", "name")
+        self.organization = organization
+        self.key_pk: int | None = None
+
+    def clean_key(self) -> str:
+        """The key's public id, from its id or its name; the key's row id is kept in `key_pk`."""
+        text = self.cleaned_data["key"].strip()
+        if not text:
+            return ""
+        matches = list(
+            VirtualKey.objects.filter(organization=self.organization)
+            .filter(Q(public_id=text) | Q(name=text))
+            .order_by("-created_at", "-pk")
+            .values_list("pk", "public_id")[:3]
         )
-        self.fields["key"].choices = [("", "Any key")] + [
-            (public_id, name) for _, public_id, name in self.keys
-        ]
+        by_id = [match for match in matches if match[1] == text]
+        if by_id:
+            matches = by_id
+        if not matches:
+            raise forms.ValidationError(
+                "key: no key of this organization has that name or id; check it on API keys."
+            )
+        if len(matches) > 1:
+            raise forms.ValidationError(
+                f"key: {len(matches)} keys are named {text!r}; enter the one's id (key_…)."
+            )
+        self.key_pk, public_id = matches[0]
+        return public_id
 
     def clean_range(self) -> str:
         return self.cleaned_data["range"] or DEFAULT_RANGE
@@ -188,7 +210,6 @@ class LogFilterForm(forms.Form):
     def log_filter(self, now: datetime) -> LogFilter:
         """The selector's filter from the valid form (call after `is_valid()`)."""
         data = self.cleaned_data
-        key_ids = {public_id: pk for pk, public_id, _ in self.keys}
         if self.is_custom:
             since, until = data["from"], data["to"]
         else:
@@ -196,7 +217,7 @@ class LogFilterForm(forms.Form):
         return LogFilter(
             since=since,
             until=until,
-            key_id=key_ids.get(data["key"]) if data["key"] else None,
+            key_id=self.key_pk if data["key"] else None,
             model=data["model"],
             provider=data["provider"],
             status_class=data["status"],

@@ -309,16 +309,19 @@ def test_times_are_shown_in_the_viewers_zone_with_utc_on_hover_and_said_once(cli
     assert f">{log.started_at.astimezone(UTC):%Y-%m-%d %H:%M:%S}</time>" in page
 
 
-def test_key_filter_takes_the_keys_public_id(client, logs):
+def test_key_filter_takes_the_keys_public_id_or_name(client, logs):
     _login(client, logs.viewer_id)
     url = reverse("logs:list", args=[logs.slug])
+    expected = _expected("30d", lambda row: row[2] == "second")
     response = client.get(url, {"range": "30d", "key": logs.keys["second"].public_id})
-    assert _listed(response) == _expected("30d", lambda row: row[2] == "second")
-    # Another org's key is not a choice here: a field error, no rows of it.
-    response = client.get(url, {"range": "30d", "key": logs.keys["other"].public_id})
-    assert response.status_code == 200
-    assert "key: no key of this organization has that id." in response.content.decode()
-    assert _listed(response) == []
+    assert _listed(response) == expected
+    assert _listed(client.get(url, {"range": "30d", "key": " second "})) == expected
+    # Another org's key, by id or by name, is not found here: a field error, no rows of it.
+    for other in (logs.keys["other"].public_id, "other-main"):
+        response = client.get(url, {"range": "30d", "key": other})
+        assert response.status_code == 200
+        assert "key: no key of this organization has that name or id" in response.content.decode()
+        assert _listed(response) == []
 
 
 @pytest.mark.parametrize(
