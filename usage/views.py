@@ -87,6 +87,8 @@ def _list_context(request, access: OrgAccess, form: LogFilterForm) -> dict:
         except selectors.LogQueryTimedOut:
             logger.warning("Logs page of %s timed out: %s", access.organization.slug, request.GET)
             timed_out = True
+        else:
+            _dress(page.rows, request.time_zone)
         if page is not None and page.is_first and form.follows:
             top = page.rows[0] if page.rows else None
             follow_marker = selectors.newest_marker(
@@ -103,6 +105,15 @@ def _list_context(request, access: OrgAccess, form: LogFilterForm) -> dict:
         "time_zone_label": zone_label(request.time_zone),
         **_row_links(access),
     }
+
+
+def _dress(rows, zone) -> None:
+    """Each row's time in the viewer's zone and in UTC, and its cost, as the table shows them:
+    formatted here in one pass rather than by three template filters per row."""
+    for log in rows:
+        log.shown_at = log.started_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+        log.utc_iso = log.started_at.astimezone(UTC).isoformat()
+        log.cost_shown = f"{log.cost:.6f}"
 
 
 def _row_links(access: OrgAccess) -> dict:
@@ -153,6 +164,7 @@ def log_newer(request, access: OrgAccess):
         return HttpResponse(status=204)
     if not newer.rows:
         return HttpResponse(status=204)
+    _dress(newer.rows, request.time_zone)
     top = newer.rows[0]
     context = {
         "newer": newer,
