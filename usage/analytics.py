@@ -259,9 +259,15 @@ def _hour_buckets(start: datetime, end: datetime) -> list[tuple[datetime, dateti
 # -- The summary ------------------------------------------------------------------------------
 
 
+# Built once: each query copies them, and a copy keeps the expression's computed identity, which
+# Django otherwise works out again for every one of the 25 sums of every query (about a tenth of
+# the page's time).
+_COUNTER_SUMS = {name: Sum(name) for name in COUNTER_FIELDS}
+_HISTOGRAM_SUMS = {**_COUNTER_SUMS, **{name: Sum(name) for name in LATENCY_BUCKET_FIELDS}}
+
+
 def _sums(*, histogram: bool) -> dict:
-    fields = COUNTER_FIELDS + (LATENCY_BUCKET_FIELDS if histogram else ())
-    return {name: Sum(name) for name in fields}
+    return dict(_HISTOGRAM_SUMS if histogram else _COUNTER_SUMS)
 
 
 def _money(value) -> Decimal:
