@@ -10,6 +10,7 @@ Building 10 million rows takes about 6 minutes on a 2-core machine.
 
 import io
 import os
+import statistics
 import time
 import tracemalloc
 from datetime import timedelta
@@ -17,6 +18,8 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -74,15 +77,32 @@ def _export_peak(client, url: str) -> tuple[int, float, float]:
     return lines - 1, peak / 2**20, elapsed
 
 
-def _measure_all(client, table: Table, organization: Organization, size: int, exports: list):
+def _sql_ms(client, url: str) -> float:
+    """The database's share of one page: the median over 5 requests of its queries' summed time
+    (what can grow with the rows; the rest is rendering, the same at any size)."""
+    totals = []
+    for _ in range(5):
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url)
+        totals.append(sum(float(query["time"]) for query in queries.captured_queries) * 1000)
+    return statistics.median(totals)
+
+
+def _measure_all(
+    client, table: Table, organization: Organization, size: int, exports: list, sql: list
+):
     slug = organization.slug
     logs = reverse("logs:list", args=[slug])
-    table.add(measure(client, "logs first page", size, logs))
-    table.add(measure(client, "logs filtered", size, f"{logs}?{urlencode(FILTERED)}"))
-    table.add(measure(client, "logs deep page", size, _deep_page(logs, organization)))
     analytics = reverse("analytics:overview", args=[slug])
-    table.add(measure(client, "analytics 30 d", size, f"{analytics}?period=30d"))
-    table.add(measure(client, "overview", size, reverse("orgs:overview", args=[slug])))
+    for case, url in (
+        ("logs first page", logs),
+        ("logs filtered", f"{logs}?{urlencode(FILTERED)}"),
+        ("logs deep page", _deep_page(logs, organization)),
+        ("analytics 30 d", f"{analytics}?period=30d"),
+        ("overview", reverse("orgs:overview", args=[slug])),
+    ):
+        table.add(measure(client, case, size, url))
+        sql.append((case, size, _sql_ms(client, url)))
     export = reverse("logs:export", args=[slug])
     # The 1,000-row org's whole month; of the big org, the last 7 days (about a million rows).
     query = {"range": "30d"} if size == SMALL_ROWS else {"range": "7d"}
@@ -93,19 +113,24 @@ def test_usage_pages_at_1k_and_10m_rows(client, bench_db):
     viewer = make_user("viewer@bench.test", display_name="Bench Viewer")
     table = Table("Logs, Analytics and the overview, as a Viewer, by the org's requests")
     exports: list[tuple] = []
+    sql: list[tuple] = []
 
     _generate(SMALL_ROWS * 2, orgs=2)
     organization = Organization.objects.get(slug=SLUG)
     add_member(organization, Role.VIEWER, viewer)
     client.force_login(viewer)
-    _measure_all(client, table, organization, SMALL_ROWS, exports)
+    _measure_all(client, table, organization, SMALL_ROWS, exports, sql)
 
     _generate(BIG_ROWS, orgs=100)
     held = RequestLog.objects.filter(organization=organization).count()
     print(f"  {SLUG} now holds {held:,} of {RequestLog.objects.count():,} requests")
-    _measure_all(client, table, organization, held, exports)
+    _measure_all(client, table, organization, held, exports, sql)
 
     table.print()
+    print("\nTheir database time (median of 5 requests, the queries' summed time)")
+    for case in dict.fromkeys(case for case, _, _ in sql):
+        small, big = (ms for name, _, ms in sql if name == case)
+        print(f"  {case:<22}{small:>8.1f} ms at {SMALL_ROWS:,}{big:>8.1f} ms at {held:,}")
     print("\nCSV export, streamed (peak memory traced by Python while the whole file is read)")
     print(f"  {'org rows':>11}{'exported':>11}{'peak MiB':>10}{'seconds':>9}")
     for size, rows, peak, seconds in exports:
