@@ -20,7 +20,7 @@ from orgs.api_access import ApiCaller, api_organization
 from orgs.api_requests import Answer, idempotency_key_read, idempotent
 from orgs.roles import Capability
 from prism_site.api_errors import ADMIN_ERRORS, ApiError, json_path
-from prism_site.api_http import json_object, read_body
+from prism_site.api_http import json_body_doc, json_object, read_body
 from prism_site.errors import NotFound
 
 router = Router(tags=["keys"])
@@ -130,12 +130,7 @@ def _key(caller: ApiCaller, key_id: str, capability: Capability):
     return selectors.key_in_organization(access.organization, key_id), access
 
 
-KEY_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": KeyAttributes.model_json_schema()}},
-    }
-}
+KEY_BODY = json_body_doc(KeyAttributes)
 
 
 @router.get(

@@ -20,7 +20,13 @@ from orgs.forms import OrganizationNameForm, whole_number
 from orgs.models import ConfigVersion, Organization
 from orgs.roles import Capability, Role
 from prism_site.api_errors import ADMIN_ERRORS, ApiError
-from prism_site.api_http import if_match_version, json_object, read_body, version_etag
+from prism_site.api_http import (
+    if_match_version,
+    json_body_doc,
+    json_object,
+    read_body,
+    version_etag,
+)
 from prism_site.errors import NotFound, Refused
 
 router = Router(tags=["organizations"])
@@ -231,12 +237,7 @@ def organization_create(request):
 
 # -- Config --------------------------------------------------------------------------------------
 
-CONFIG_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": ConfigIn.model_json_schema()}},
-    }
-}
+CONFIG_BODY = json_body_doc(ConfigIn)
 
 
 @router.get(

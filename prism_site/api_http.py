@@ -64,3 +64,14 @@ def if_match_version(request) -> int | None:
 
 def version_etag(version: int) -> str:
     return f'"{version}"'
+
+
+def json_body_doc(model) -> dict:
+    """`openapi_extra` describing a required JSON body of this pydantic model, for routes that
+    read their body themselves (to keep its raw bytes for idempotency and exact field paths)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
