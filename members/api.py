@@ -81,13 +81,15 @@ def _key_caller(request, secret: str, now) -> ApiCaller:
             "creates one) or a personal access token.",
             credential_id=key_id,
         )
-    creator_is_member = (
-        key.created_by_id is not None
-        and Membership.objects.filter(
-            user_id=key.created_by_id, organization_id=key.organization_id
-        ).exists()
+    # The creator's membership brings the creator along: one query for both.
+    creator_membership = (
+        Membership.objects.select_related("user")
+        .filter(user_id=key.created_by_id, organization_id=key.organization_id)
+        .first()
+        if key.created_by_id is not None
+        else None
     )
-    if not creator_is_member:
+    if creator_membership is None:
         raise _refused(
             request,
             403,
@@ -98,7 +100,7 @@ def _key_caller(request, secret: str, now) -> ApiCaller:
             credential_id=key_id,
         )
     return ApiCaller(
-        user=key.created_by,
+        user=creator_membership.user,
         organization=key.organization,
         ip_address=client_ip(request),
         api_key_id=key.public_id,
