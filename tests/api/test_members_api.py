@@ -40,6 +40,8 @@ def test_the_member_list_pages_owners_first_and_shows_no_other_org(
     organization = Organization.objects.get(pk=api_world.acme)
     for number in range(60):
         add_member(organization, Role.VIEWER, make_user(f"crowd{number:02}@example.test"))
+    # The token, its last use and its earlier rate-limit minutes (each at most once a minute),
+    # the rate-limit upsert, membership with org, capabilities; the page and its count.
     with django_assert_max_num_queries(8):
         first = call("GET", members_path(api_world), api_world.credentials["viewer_token"])
     assert first.status_code == 200, first.content
@@ -301,6 +303,7 @@ def test_open_invitations_list_in_pages_and_revoke(api_world, django_assert_max_
     owner = organization.memberships.get(role="owner").user
     for number in range(55):
         invite(organization, owner, f"guest{number:02}@example.test")
+    # As the member list: credential and access (six at most), the page and the total.
     with django_assert_max_num_queries(8):
         first = call("GET", invitations_path(api_world), api_world.credentials["viewer_token"])
     body = first.json()
