@@ -1,0 +1,138 @@
+"""Request logs over the admin API: the Logs page's filters by the same names, newest first in
+keyset pages at a fixed number of queries, bad filters named, and never a row of another org."""
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from keys.models import VirtualKey
+from tests.api.conftest import call, error_of
+from tests.usage.conftest import log_row
+from usage.services import logs_ingest
+
+pytestmark = pytest.mark.django_db
+
+# Acme's rows besides the bulk: (request id, age, key, model, status, latency ms, user).
+ROWS = [
+    ("recent-ok", timedelta(minutes=5), "owner_key", "gpt-4o", 200, 420, "alice"),
+    ("recent-5xx", timedelta(minutes=15), "admin_key", "claude-sonnet-4-6", 503, 3000, "bob"),
+    ("hours-4xx", timedelta(hours=5), "owner_key", "gpt-4o", 429, 50, "alice"),
+    ("days-ok", timedelta(days=3), "admin_key", "gpt-4o-mini", 200, 800, ""),
+]
+BULK = 60
+
+
+@pytest.fixture(scope="module")
+def logs_world(api_world, django_db_blocker):
+    """Acme's rows above and BULK more within the hour (gpt-4o-mini), and one row of Other Corp;
+    ingested once as the gateway sends them, rolled back after the module."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        now = timezone.now()
+        keys = {name: SimpleNamespace(public_id=key_id) for name, key_id in api_world.keys.items()}
+        rows = [
+            log_row(
+                keys[key],
+                now - age,
+                request_id=request_id,
+                model=model,
+                status_code=status,
+                latency_ms=latency,
+                user=user,
+                metadata={"team": "search"},
+            )
+            for request_id, age, key, model, status, latency, user in ROWS
+        ]
+        rows += [
+            log_row(
+                keys["owner_key"],
+                now - timedelta(minutes=30, seconds=number),
+                request_id=f"bulk-{number:02}",
+                model="gpt-4o-mini",
+            )
+            for number in range(BULK)
+        ]
+        rows.append(log_row(keys["outsider_key"], now, request_id="other-org-row"))
+        result = logs_ingest(rows=rows, now=now)
+        assert result.accepted == len(rows)
+        yield api_world
+        transaction.set_rollback(True)
+
+
+def logs_path(world, query: str = "") -> str:
+    return f"/v1/orgs/{world.acme_slug}/logs" + (f"?{query}" if query else "")
+
+
+def test_logs_page_newest_first_at_a_fixed_number_of_queries(
+    logs_world, django_assert_max_num_queries
+):
+    # Credential and access (six at most, as every route), the org's keys for the key filter,
+    # and the page with each row's key.
+    with django_assert_max_num_queries(8):
+        first = call("GET", logs_path(logs_world), logs_world.credentials["viewer_token"])
+    assert first.status_code == 200, first.content
+    body = first.json()
+    assert [log["request_id"] for log in body["data"][:2]] == ["recent-ok", "recent-5xx"]
+    assert len(body["data"]) == 50 and body["next_cursor"]
+    assert body["data"][0]["key"] == {"id": logs_world.keys["owner_key"], "name": "owner_key"}
+    assert body["data"][0]["cost"] == "0.0042000000"
+    assert body["data"][0]["metadata"] == {"team": "search"}
+    with django_assert_max_num_queries(8):
+        second = call(
+            "GET",
+            logs_path(logs_world, f"cursor={body['next_cursor']}"),
+            logs_world.credentials["viewer_token"],
+        ).json()
+    ids = [log["request_id"] for log in body["data"] + second["data"]]
+    # Within 24 hours: all but the row three days old; never Other Corp's.
+    assert len(ids) == len(set(ids)) == len(ROWS) - 1 + BULK and second["next_cursor"] is None
+    assert "other-org-row" not in ids and "days-ok" not in ids
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("range=7d&model=gpt-4o-mini&request_id=days-ok", ["days-ok"]),
+        ("status=5xx", ["recent-5xx"]),
+        ("errors_only=true", ["recent-5xx", "hours-4xx"]),
+        ("range=1h&user=alice", ["recent-ok"]),
+        ("min_latency=1000&range=30d", ["recent-5xx"]),
+        ("provider=openai&model=gpt-4o", ["recent-ok", "hours-4xx"]),
+        ("key={admin_key}&range=7d", ["recent-5xx", "days-ok"]),
+    ],
+)
+def test_the_logs_pages_filters_by_the_same_names(logs_world, query, expected):
+    query = query.format(admin_key=logs_world.keys["admin_key"])
+    response = call("GET", logs_path(logs_world, query), logs_world.credentials["owner_key"])
+    assert response.status_code == 200, response.content
+    assert [log["request_id"] for log in response.json()["data"]] == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "param", "says"),
+    [
+        ("range=90d", "range", "range: must be one of"),
+        ("status=3xx", "status", "status: must be one of"),
+        ("min_latency=-5", "min_latency", "min_latency"),
+        ("key={outsider_key}", "key", "key: no key of this organization"),
+    ],
+)
+def test_bad_filters_are_named(logs_world, query, param, says):
+    query = query.format(outsider_key=logs_world.keys["outsider_key"])
+    response = call("GET", logs_path(logs_world, query), logs_world.credentials["member_token"])
+    assert response.status_code == 422, response.content
+    assert error_of(response)["param"] == param and says in error_of(response)["message"]
+
+
+def test_a_key_of_the_org_filters_even_when_revoked(logs_world):
+    VirtualKey.objects.filter(public_id=logs_world.keys["admin_key"]).update(
+        revoked_at=timezone.now()
+    )
+    response = call(
+        "GET",
+        logs_path(logs_world, f"key={logs_world.keys['admin_key']}"),
+        logs_world.credentials["owner_token"],
+    )
+    assert [log["request_id"] for log in response.json()["data"]] == ["recent-5xx"]
