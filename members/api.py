@@ -17,6 +17,7 @@ import re
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Router, Schema
 from ninja.security import HttpBearer
@@ -328,7 +329,7 @@ def member_remove(request, org_id: str, member_id: str):
         membership_id=_number(MEMBER_ID, member_id, NO_SUCH_MEMBER),
         actor=caller.actor,
     )
-    return 204, None
+    return HttpResponse(status=204)
 
 
 @router.get(
