@@ -39,6 +39,9 @@ class OrgLimits:
     # Models offered by the org's enabled providers; None when no provider lists any model.
     models: frozenset[str] | None = None
     budget: Budget | None = None
+    # The org budget's period even when it has no limit: a key without a budget of its own
+    # counts its spend in it.
+    budget_period: str = BudgetPeriod.MONTHLY.value
     ip_acl_enabled: bool = False
     ip_allow: tuple[str, ...] = ()
     ip_deny: tuple[str, ...] = ()
@@ -169,6 +172,7 @@ def org_limits_from_config(config) -> OrgLimits:
         per_key_tpm=rate.per_key_tpm,
         models=frozenset(config.enabled_models) or None,
         budget=budget,
+        budget_period=str(budgets.period.value),
         ip_acl_enabled=ip_acl.enabled,
         ip_allow=tuple(ip_acl.allow),
         ip_deny=tuple(ip_acl.deny),

@@ -226,6 +226,24 @@ def env_days(name: str, default: int) -> int:
 REQUEST_LOG_RETENTION_DAYS = env_days("REQUEST_LOG_RETENTION_DAYS", 90)
 USAGE_ROLLUP_RETENTION_DAYS = env_days("USAGE_ROLLUP_RETENTION_DAYS", 800)
 
+
+def env_milliseconds(name: str, default: int) -> int:
+    try:
+        milliseconds = int(os.environ.get(name, str(default)))
+    except ValueError:
+        milliseconds = -1
+    if milliseconds < 0:
+        raise ImproperlyConfigured(
+            f"{name}: must be a whole number of milliseconds, 0 (no limit) or more, "
+            f"not {os.environ[name]!r}"
+        )
+    return milliseconds
+
+
+# On PostgreSQL the Logs page's query is cancelled past this, and the page says to narrow it,
+# instead of holding a worker and a connection while it reads.
+LOGS_STATEMENT_TIMEOUT_MS = env_milliseconds("LOGS_STATEMENT_TIMEOUT_MS", 3000)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

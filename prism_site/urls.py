@@ -21,6 +21,7 @@ urlpatterns = [
     path("invitations/<str:token>/", include("members.invitation_urls")),
     path("o/<slug:slug>/settings/keys/", include("keys.urls")),
     path("o/<slug:slug>/logs/", include("usage.urls")),
+    path("o/<slug:slug>/analytics/", include("usage.analytics_urls")),
     path("o/<slug:slug>/alerts/", include("usage.alert_urls")),
     path("", include("orgs.urls")),
 ]

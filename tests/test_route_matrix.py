@@ -19,6 +19,7 @@ from tests.matrix import (
 from tests.members.routes import ROUTES as MEMBER_ROUTES
 from tests.orgs.routes import ROUTES as ORG_ROUTES
 from tests.usage.alert_routes import ROUTES as ALERT_ROUTES
+from tests.usage.analytics_routes import ROUTES as ANALYTICS_ROUTES
 from tests.usage.routes import ROUTES as LOG_ROUTES
 
 ROUTES = [
@@ -29,6 +30,7 @@ ROUTES = [
     *API_ROUTES,
     *ALERT_ROUTES,
     *LOG_ROUTES,
+    *ANALYTICS_ROUTES,
 ]
 
 # The Django admin's own pages are staff-only by Django; the matrix covers its index.

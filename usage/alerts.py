@@ -2,13 +2,15 @@
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.mail import EmailMessage, mailers
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import transaction
 from django.db.models import Q, Sum
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from keys.models import VirtualKey
@@ -203,21 +205,43 @@ def budget_alerts_deliver(*, alert_ids: list[int]) -> dict[str, int]:
                 outcome["skipped"] += 1
                 continue
             recipients = budget_alert_recipients(alert)
-            message = EmailMessage(
-                subject=f"[{alert.organization.name}] {budget_alert_text(alert)}",
-                body=(
-                    f"{budget_alert_text(alert)}.\n\n"
-                    f"Spend so far this period: ${alert.spend:,.2f} of ${alert.limit:,.2f}.\n"
-                    "Raise the budget or review usage under Settings > Organization.\n"
-                ),
-                from_email=settings.DEFAULT_FROM_EMAIL,
-                to=recipients,
-            )
+            message = budget_alert_message(alert, recipients)
             if recipients:
                 mailers.default.send_messages([message])
             BudgetAlert.objects.filter(pk=alert.pk).update(emailed_at=timezone.now())
             outcome["sent"] += 1
     return outcome
+
+
+def budget_alert_message(alert: BudgetAlert, recipients: list[str]) -> EmailMultiAlternatives:
+    """The alert as an email: plain text, and the same in HTML (templates/usage/email/)."""
+    ended = alert.period_end is not None
+    context = {
+        "organization": alert.organization,
+        "key": alert.key if alert.key_id else None,
+        "text": budget_alert_text(alert),
+        "spend": f"${alert.spend:,.2f}",
+        "limit": f"${alert.limit:,.2f}",
+        # Floored: "100%" only once the whole budget is spent.
+        "spent_percent": int(alert.spend * 100 / alert.limit) if alert.limit else 100,
+        # UTC days as dates, so no time zone moves them; a total budget has neither.
+        "first_day": alert.period_start.astimezone(UTC).date() if ended else None,
+        "last_day": (alert.period_end - timedelta(days=1)).astimezone(UTC).date()
+        if ended
+        else None,
+        "alerts_path": reverse("budget_alerts:list", kwargs={"slug": alert.organization.slug}),
+    }
+    subject = " ".join(render_to_string("usage/email/budget_alert_subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("usage/email/budget_alert.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients,
+    )
+    message.attach_alternative(
+        render_to_string("usage/email/budget_alert.html", context), "text/html"
+    )
+    return message
 
 
 def budget_alert_recipients(alert: BudgetAlert) -> list[str]:

@@ -1,12 +1,19 @@
 """Reads of the usage app: spend in the current budget periods (from the rollups only) and the
 request logs of one org, a time range at a time (the Logs page and its export)."""
 
+import json
+import math
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from django.core import signing
+from django.db import OperationalError, connection, transaction
 from django.db.models import Q, QuerySet, Sum
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from keys.models import VirtualKey
@@ -210,24 +217,61 @@ _BIGINT_MAX = 2**63 - 1
 
 @dataclass(frozen=True)
 class LogFilter:
-    """What the Logs page shows: the org's requests since `since`, narrowed by the others (None or
-    "" leaves a filter out). `since` is required: it bounds every scan of the table."""
+    """What the Logs page shows: the org's requests from `since` to `until` (None: up to now and
+    on), narrowed by the others (None or "" leaves a filter out). `since` is required: it bounds
+    every scan of the table."""
 
     since: datetime
+    until: datetime | None = None
     key_id: int | None = None
     model: str = ""
     provider: str = ""
     status_class: str = ""
     errors_only: bool = False
     min_latency_ms: int | None = None
+    # USD, inclusive.
+    min_cost: Decimal | None = None
+    max_cost: Decimal | None = None
     request_id: str = ""
     end_user: str = ""
+    session_id: str = ""
+    # (name, value): the requests whose metadata holds that name with that value (see
+    # `metadata_values` for how a value written as text meets numbers, true/false and null).
+    metadata: tuple[str, str] | None = None
+
+
+def metadata_values(text: str) -> list:
+    """The metadata values `text` stands for: the string itself and, when the text is a JSON
+    number, true, false or null, that value too. So `tier=2` finds "2" and 2 (and 2.0), `beta=true`
+    finds "true" and true; `team=search` finds only the string."""
+    values: list = [text]
+    if text != text.strip():
+        # " 2" is the text " 2", not the number JSON would read around the spaces.
+        return values
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return values
+    if isinstance(parsed, float) and not math.isfinite(parsed):
+        return values
+    if parsed is None or isinstance(parsed, bool | int | float):
+        values.append(parsed)
+    return values
+
+
+def _any(conditions) -> Q:
+    combined = Q()
+    for condition in conditions:
+        combined |= condition
+    return combined
 
 
 def request_logs(organization: Organization, log_filter: LogFilter) -> QuerySet:
     """The org's request logs matching the filter, unordered; every query starts with the org
     and `started_at >= since`, so it reads one org's rows of the range (and its partitions)."""
     rows = RequestLog.objects.filter(organization=organization, started_at__gte=log_filter.since)
+    if log_filter.until is not None:
+        rows = rows.filter(started_at__lt=log_filter.until)
     if log_filter.key_id is not None:
         rows = rows.filter(key_id=log_filter.key_id)
     if log_filter.model:
@@ -246,20 +290,150 @@ def request_logs(organization: Organization, log_filter: LogFilter) -> QuerySet:
         rows = rows.filter(Q(status_code__gte=400) | Q(status_code__lt=100))
     if log_filter.min_latency_ms:
         rows = rows.filter(latency_ms__gte=log_filter.min_latency_ms)
+    if log_filter.min_cost is not None:
+        rows = rows.filter(cost__gte=log_filter.min_cost)
+    if log_filter.max_cost is not None:
+        rows = rows.filter(cost__lte=log_filter.max_cost)
     if log_filter.request_id:
         rows = rows.filter(request_id=log_filter.request_id)
     if log_filter.end_user:
         rows = rows.filter(end_user=log_filter.end_user)
+    if log_filter.session_id:
+        rows = rows.filter(session_id=log_filter.session_id)
+    if log_filter.metadata is not None:
+        name, text = log_filter.metadata
+        if connection.features.supports_json_field_contains:
+            # PostgreSQL: jsonb containment, which a GIN index on `metadata` could serve.
+            rows = rows.filter(
+                _any(Q(metadata__contains={name: value}) for value in metadata_values(text))
+            )
+        else:
+            # SQLite: the name's value compared as JSON, the same matches as containment of a
+            # flat object. KeyTransform keeps a name holding "__" or "." one name, not a path.
+            rows = rows.alias(metadata_value=KeyTransform(name, "metadata")).filter(
+                _any(Q(metadata_value=value) for value in metadata_values(text))
+            )
     return rows
 
 
+# SQLSTATE of a statement cancelled by `statement_timeout` (psycopg's QueryCanceled).
+_QUERY_CANCELED = "57014"
+
+
+class LogQueryTimedOut(Exception):
+    """The database stopped a log query that ran longer than LOGS_STATEMENT_TIMEOUT_MS."""
+
+
+@contextmanager
+def statement_timeout(milliseconds: int | None) -> Iterator[None]:
+    """Inside, on PostgreSQL, a statement running longer than `milliseconds` is cancelled and
+    raises LogQueryTimedOut; elsewhere, or with no limit, nothing changes.
+
+    The limit is `SET LOCAL` in a transaction (a savepoint inside an outer one) that is rolled
+    back at the end: only reads run inside, and the rollback is what ends the limit in both cases.
+    """
+    if not milliseconds or connection.vendor != "postgresql":
+        yield
+        return
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('statement_timeout', %s, true)", [str(int(milliseconds))]
+                )
+            yield
+            transaction.set_rollback(True)
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) == _QUERY_CANCELED:
+            raise LogQueryTimedOut(f"stopped after {milliseconds} ms") from error
+        raise
+
+
 def request_log_page(
-    organization: Organization, log_filter: LogFilter, *, cursor: str | None, size: int = 50
+    organization: Organization,
+    log_filter: LogFilter,
+    *,
+    cursor: str | None,
+    size: int = 50,
+    timeout_ms: int | None = None,
 ) -> Page:
     """One page of the org's matching requests, newest first, with each row's key: one query,
-    whatever the page and however many rows the org holds (keyset, no OFFSET, no count)."""
+    whatever the page and however many rows the org holds (keyset, no OFFSET, no count).
+
+    With `timeout_ms`, PostgreSQL cancels the query past that time (LogQueryTimedOut)."""
     rows = request_logs(organization, log_filter).select_related("key")
-    return REQUEST_LOG_KEYSET.page(rows, cursor, size=size)
+    with statement_timeout(timeout_ms):
+        return REQUEST_LOG_KEYSET.page(rows, cursor, size=size)
+
+
+def request_log_page_plan(organization: Organization, log_filter: LogFilter, *, size=50) -> str:
+    """How the database reads the first page (EXPLAIN ANALYZE with buffers on PostgreSQL): for
+    benchmarks, and to see that a filter reads an index range rather than every row of the
+    range."""
+    rows = (
+        request_logs(organization, log_filter)
+        .select_related("key")
+        .order_by(*REQUEST_LOG_KEYSET.ordering)[: size + 1]
+    )
+    if connection.vendor == "postgresql":
+        return rows.explain(analyze=True, buffers=True)
+    return rows.explain()
+
+
+# "Follow new requests": the newest row shown, signed, so a poll reads only the rows above it.
+_NEWEST_SIGNER = signing.Signer(salt="prism.logs.newest", sep="~")
+
+
+def newest_marker(started_at: datetime, log_id: int) -> str:
+    """A signed mark of a place in the Logs order (a row's time and id), for
+    `request_logs_newer`; (range start, 0) marks an empty page, above which every row is new."""
+    return _NEWEST_SIGNER.sign_object([started_at.isoformat(), log_id])
+
+
+def read_newest_marker(marker: str) -> tuple[datetime, int] | None:
+    """The (started_at, id) a marker holds, or None when it is not one `newest_marker` wrote."""
+    if not marker or len(marker) > 200:
+        return None
+    try:
+        started_at, log_id = _NEWEST_SIGNER.unsign_object(marker)
+        started_at = datetime.fromisoformat(started_at)
+    except (signing.BadSignature, ValueError, TypeError, UnicodeError):
+        return None
+    if started_at.tzinfo is None or not isinstance(log_id, int):
+        return None
+    return started_at, log_id
+
+
+@dataclass(frozen=True)
+class NewerRows:
+    # Newest first, at most `size`.
+    rows: list
+    # More rows than `size` arrived: the oldest of them are not in `rows`.
+    more: bool
+
+
+def request_logs_newer(
+    organization: Organization,
+    log_filter: LogFilter,
+    *,
+    after: tuple[datetime, int],
+    size: int = 50,
+    timeout_ms: int | None = None,
+) -> NewerRows:
+    """The matching rows above `after` in the Logs order (newer, or as new with a larger id),
+    newest first: one query, bounded by the org and the filter's time range, reading the top of
+    the org's index down to the mark."""
+    started_at, log_id = after
+    rows = (
+        request_logs(organization, log_filter)
+        .filter(started_at__gte=started_at)
+        .filter(Q(started_at__gt=started_at) | Q(id__gt=log_id))
+        .select_related("key")
+        .order_by(*REQUEST_LOG_KEYSET.ordering)
+    )
+    with statement_timeout(timeout_ms):
+        found = list(rows[: size + 1])
+    return NewerRows(rows=found[:size], more=len(found) > size)
 
 
 def request_log_in_organization(organization: Organization, log_id: int) -> RequestLog:

@@ -16,9 +16,9 @@ from tests.members.helpers import invite
 pytestmark = pytest.mark.django_db
 
 # session, user, membership + org, permissions, member count, member page, open invitations
-# (and their count past one page), switcher memberships. (The filtered view adds the org's total
-# count.)
-MEMBERS_PAGE_QUERIES = 8
+# (and their count past one page), switcher memberships, the budget banner. (The filtered view
+# adds the org's total count.)
+MEMBERS_PAGE_QUERIES = 9
 
 
 def add_many_members(organization, count: int, prefix: str = "bulk") -> None:

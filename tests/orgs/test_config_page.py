@@ -560,9 +560,10 @@ def test_owners_set_the_billing_contact_in_place(client, organization, owner, ad
 
 # -- Query count ------------------------------------------------------------------------------
 
-# Measured 7: session, user, membership + org, permissions, nav memberships, current version
-# (+ author), history page (+ authors). One more is allowed for the member's last-seen write.
-SETTINGS_PAGE_QUERIES = 8
+# Measured 8: session, user, membership + org, permissions, nav memberships, current version
+# (+ author), history page (+ authors), the budget banner. One more is allowed for the member's
+# last-seen write.
+SETTINGS_PAGE_QUERIES = 9
 
 
 def test_the_page_query_count_does_not_grow_with_providers_or_versions(

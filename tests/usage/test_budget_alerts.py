@@ -103,6 +103,41 @@ def test_key_budget_alert_goes_to_owners_admins_and_the_key_creator(
     )
 
 
+def test_each_email_has_a_plain_text_and_an_html_part_with_the_same_figures(
+    acme, mailoutbox, django_capture_on_commit_callbacks
+):
+    organization, main, web = acme
+    _ingest(django_capture_on_commit_callbacks, web, 8.5)  # 8.50 of the key's 10 a day
+    _ingest(django_capture_on_commit_callbacks, main, 60)  # 68.50 of the org's 100 a month
+    run_queued_tasks()
+    alerts_path = f"/o/{organization.slug}/alerts/"
+    by_subject = {message.subject: message for message in mailoutbox}
+
+    key_mail = by_subject["[Acme] Budget: 80% of $10.00 daily spent (key 'web')"]
+    assert key_mail.content_subtype == "plain"
+    text = key_mail.body
+    assert "Budget: 80% of $10.00 daily spent (key 'web')." in text
+    assert "Spend so far this period: $8.50 of $10.00 (85%)." in text
+    assert "Period: 2026-12-02 to 2026-12-02 (UTC)." in text
+    assert "Raise the budget of the key 'web' under Settings > API keys" in text
+    assert alerts_path in text and "creator of the key 'web'" in text
+    [(html, mimetype)] = key_mail.alternatives
+    assert mimetype == "text/html"
+    assert "<strong>Budget: 80% of $10.00 daily spent (key &#x27;web&#x27;)</strong>" in html
+    assert "<strong>$8.50</strong> of $10.00 (85%)" in html
+    assert "2026-12-02 to 2026-12-02 (UTC)" in html
+    assert "the key <strong>web</strong>" in html and alerts_path in html
+
+    org_mail = by_subject["[Acme] Budget: 50% of $100.00 monthly spent (the organization)"]
+    assert "Spend so far this period: $68.50 of $100.00 (68%)." in org_mail.body
+    assert "Period: 2026-12-01 to 2026-12-31 (UTC)." in org_mail.body
+    assert "under Settings > Organization" in org_mail.body
+    assert "creator of the key" not in org_mail.body
+    [(html, _)] = org_mail.alternatives
+    assert "<strong>$68.50</strong> of $100.00 (68%)" in html
+    assert "the organization Acme" in html and "Settings &gt; Organization" in html
+
+
 def test_running_the_email_task_twice_sends_each_alert_once(
     acme, mailoutbox, django_capture_on_commit_callbacks
 ):
@@ -144,6 +179,16 @@ def test_banner_shows_to_the_orgs_members_only(acme, client, django_capture_on_c
     page = client.get(overview).content.decode()
     assert text in page
     assert "Budget: 50%" not in page  # the highest threshold crossed, once
+    # Every page of the org carries it, not only the overview; the alerts list is for Owners
+    # and Admins, so a Viewer's banner does not link there.
+    members = client.get(reverse("members:list", kwargs={"slug": organization.slug}))
+    assert text in members.content.decode()
+    alerts_url = reverse("budget_alerts:list", kwargs={"slug": organization.slug})
+    assert alerts_url not in page
+    client.force_login(organization.memberships.get(user__email="admin@acme.test").user)
+    logs = client.get(reverse("logs:list", kwargs={"slug": organization.slug})).content.decode()
+    assert text in logs
+    assert f'href="{alerts_url}">See budget alerts' in logs
 
     outsider = make_user()
     other = make_organization(owner=outsider)
@@ -163,7 +208,7 @@ def test_alert_list_shows_the_orgs_alerts(
     _ingest(django_capture_on_commit_callbacks, web, 9)
     run_queued_tasks()
     client.force_login(organization.memberships.get(user__email="admin@acme.test").user)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):  # 12, and the budget banner on every org page
         page = client.get(reverse("budget_alerts:list", kwargs={"slug": organization.slug}))
     body = page.content.decode()
     assert body.count("Budget: ") >= 4
@@ -190,3 +235,17 @@ def test_concurrent_batches_create_one_alert_per_threshold(mailoutbox):
     ]
     run_queued_tasks()
     assert len(mailoutbox) == 3
+
+
+def test_only_owners_and_admins_have_the_alerts_link_in_the_side_menu(acme, client):
+    organization, _, _ = acme
+    alerts_url = reverse("budget_alerts:list", kwargs={"slug": organization.slug})
+    link = f'<a href="{alerts_url}">Budget alerts</a>'
+    overview = reverse("orgs:overview", kwargs={"slug": organization.slug})
+    for membership in organization.memberships.select_related("user"):
+        client.force_login(membership.user)
+        page = client.get(overview).content.decode()
+        assert (link in page) == (membership.role in (Role.OWNER, Role.ADMIN)), membership.role
+        # The link goes where the role may go.
+        expected = 200 if membership.role in (Role.OWNER, Role.ADMIN) else 403
+        assert client.get(alerts_url).status_code == expected
