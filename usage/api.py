@@ -2,11 +2,13 @@
 selectors (every query bounded by a time range, keyset pages, no OFFSET) and the Analytics
 page's figures from the rollups."""
 
-from datetime import datetime
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from orgs.api_access import api_organization
 from orgs.roles import Capability
@@ -14,6 +16,8 @@ from prism_site.api_errors import ADMIN_ERRORS, ApiError
 from usage import selectors
 from usage.forms import LogFilterForm
 from usage.models import RequestLog
+
+logger = logging.getLogger("usage.api")
 
 router = Router(tags=["usage"])
 
@@ -56,14 +60,20 @@ class LogFilters(Schema):
     """The Logs page's filters, by the same names (its URL's query is a valid query here)."""
 
     range: str | None = None
+    from_: str | None = Field(None, alias="from")
+    to: str | None = None
     key: str | None = None
     model: str | None = None
     provider: str | None = None
     status: str | None = None
     errors_only: bool = False
     min_latency: str | None = None
+    min_cost: str | None = None
+    max_cost: str | None = None
     request_id: str | None = None
     user: str | None = None
+    session: str | None = None
+    meta: str | None = None
 
 
 def log_out(log: RequestLog) -> dict:
@@ -111,19 +121,39 @@ def _form_invalid(form) -> ApiError:
     summary="List the org's request logs, newest first, filtered as on the Logs page",
 )
 def log_list(request, org_id: str, filters: Query[LogFilters], cursor: str | None = None):
-    """`range` (1h, 24h, 7d, 30d; 24h unless set) bounds every read. The other filters narrow
-    it: `key` (key_…), `model`, `provider`, `status` (2xx, 4xx, 5xx), `errors_only`,
-    `min_latency` (ms), `request_id`, `user`. 50 a page; pass `next_cursor` back as `cursor`
-    with the same filters."""
+    """`range`: 1h, 24h (the default), 7d, 30d, or `custom` with `from` and `to` (ISO 8601; UTC
+    without an offset; at most 31 days, no `to` is up to now). It bounds every read. The other
+    filters narrow it: `key` (key_…), `model`, `provider`, `status` (2xx, 4xx, 5xx),
+    `errors_only`, `min_latency` (ms), `min_cost` and `max_cost` (USD), `request_id`, `user`,
+    `session`, `meta` (`name=value`). 50 a page; pass `next_cursor` back as `cursor` with the
+    same filters."""
     access = api_organization(request.auth, org_id, Capability.VIEW_OVERVIEW)
-    data = {name: value for name, value in filters.dict().items() if value not in (None, "")}
-    form = LogFilterForm(data, organization=access.organization)
-    if not form.is_valid():
-        raise _form_invalid(form)
-    page = selectors.request_log_page(
-        access.organization,
-        form.log_filter(timezone.now()),
-        cursor=cursor,
-        size=LOGS_PAGE_SIZE,
-    )
+    data = {
+        name: value
+        for name, value in filters.dict(by_alias=True).items()
+        if value not in (None, "", False)
+    }
+    # Times without an offset are UTC here: an API client has no viewer's zone.
+    with timezone.override(UTC):
+        form = LogFilterForm(data, organization=access.organization)
+        if not form.is_valid():
+            raise _form_invalid(form)
+        log_filter = form.log_filter(timezone.now())
+    try:
+        page = selectors.request_log_page(
+            access.organization,
+            log_filter,
+            cursor=cursor,
+            size=LOGS_PAGE_SIZE,
+            timeout_ms=settings.LOGS_STATEMENT_TIMEOUT_MS,
+        )
+    except selectors.LogQueryTimedOut:
+        logger.warning("Logs API of %s timed out: %s", access.organization.slug, data)
+        raise ApiError(
+            422,
+            "query_timeout",
+            "range: these filters took too long to read; pick a narrower time range or add a "
+            "filter (a key, a model, a status).",
+            param="range",
+        ) from None
     return {"data": [log_out(log) for log in page.rows], "next_cursor": page.next_cursor}
