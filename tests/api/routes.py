@@ -62,6 +62,7 @@ ROUTES = [
     Route("v1:org-invitations", SESSION_REFUSED, kwargs=org_id, method="POST"),
     Route("v1:org-invitation", SESSION_REFUSED, kwargs=invitation_id, method="DELETE"),
     Route("v1:org-logs", SESSION_REFUSED, kwargs=org_id),
+    Route("v1:org-analytics", SESSION_REFUSED, kwargs=org_id),
     Route("accounts:tokens", expect(LOGIN, 200, 200, 200, 200, 200), kwargs=no_kwargs),
     # A bad form is shown again with its errors.
     Route(

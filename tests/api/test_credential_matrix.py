@@ -121,6 +121,7 @@ ROUTES = [
     # {invitation}: a Member invitation the Owner sent.
     ApiRoute("DELETE", "/v1/orgs/{org}/invitations/{invitation}", MANAGE_KEY),
     ApiRoute("GET", "/v1/orgs/{org}/logs", VIEW),
+    ApiRoute("GET", "/v1/orgs/{org}/analytics", VIEW),
 ]
 
 

@@ -1,7 +1,9 @@
-"""Request logs over the admin API: the Logs page's filters by the same names, newest first in
-keyset pages at a fixed number of queries, bad filters named, and never a row of another org."""
+"""Request logs and analytics over the admin API: the Logs page's filters by the same names,
+newest first in keyset pages at a fixed number of queries; the Analytics page's figures, series,
+breakdowns and budgets from the rollups; bad choices named, and never a row of another org."""
 
 from datetime import timedelta
+from decimal import Decimal
 from types import SimpleNamespace
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -11,7 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from keys.models import VirtualKey
+from orgs.models import Organization
 from tests.api.conftest import call, error_of
+from tests.keys.conftest import set_org_config
 from tests.usage.conftest import log_row
 from usage.services import logs_ingest
 
@@ -156,3 +160,76 @@ def test_a_key_of_the_org_filters_even_when_revoked(logs_world):
         logs_world.credentials["owner_token"],
     )
     assert [log["request_id"] for log in response.json()["data"]] == ["recent-5xx"]
+
+
+def analytics_path(world, query: str = "") -> str:
+    return f"/v1/orgs/{world.acme_slug}/analytics" + (f"?{query}" if query else "")
+
+
+def test_analytics_sums_the_rollups_of_the_org_only(logs_world, django_assert_max_num_queries):
+    # Credential and access (six at most), the figures (seven at most) and the budgets (four).
+    with django_assert_max_num_queries(17):
+        response = call(
+            "GET", analytics_path(logs_world, "period=24h"), logs_world.credentials["viewer_token"]
+        )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    within_a_day = len(ROWS) - 1 + BULK
+    assert body["bucket"] == "hour" and body["time_zone"] == "UTC" and len(body["series"]) == 24
+    assert body["totals"]["requests"] == within_a_day and body["totals"]["errors"] == 2
+    assert Decimal(body["totals"]["cost"]) == Decimal("0.0042") * within_a_day
+    assert sum(point["requests"] for point in body["series"]) == within_a_day
+    assert body["totals"]["latency_p50"]["label"].startswith("≤")
+    assert body["previous"]["requests"] == 0
+    models = {row["name"]: row["requests"] for row in body["by_model"]}
+    assert models == {"gpt-4o-mini": BULK, "gpt-4o": 2, "claude-sonnet-4-6": 1}
+    keys = {row["value"]: row["requests"] for row in body["by_key"]}
+    assert logs_world.keys["outsider_key"] not in keys
+    assert keys[logs_world.keys["owner_key"]] >= BULK
+
+    week = call(
+        "GET",
+        analytics_path(logs_world, "period=7d&tz=Europe/Paris"),
+        logs_world.credentials["owner_key"],
+    ).json()
+    assert week["bucket"] == "day" and week["time_zone"] == "Europe/Paris"
+    assert len(week["series"]) == 7 and week["totals"]["requests"] == within_a_day + 1
+    assert week["start"].endswith(("+01:00", "+02:00"))
+
+
+def test_analytics_budgets_and_custom_dates(logs_world):
+    organization = Organization.objects.get(pk=logs_world.acme)
+    set_org_config(organization, {"budgets": {"enabled": True, "limit": 5, "period": "monthly"}})
+    today = timezone.now().date()
+    body = call(
+        "GET",
+        analytics_path(
+            logs_world, f"period=custom&from={today - timedelta(days=6)}&to={today}&bucket=day"
+        ),
+        logs_world.credentials["member_token"],
+    ).json()
+    assert len(body["series"]) == 7 and body["totals"]["requests"] == len(ROWS) + BULK
+    budget = body["budgets"]["organization"]
+    assert body["budgets"]["enabled"] and Decimal(budget["limit"]) == 5
+    assert 0 < Decimal(budget["spend"]) <= Decimal(body["totals"]["cost"])
+    assert budget["key_id"] is None and budget["period_end"]
+
+
+@pytest.mark.parametrize(
+    ("query", "param", "says"),
+    [
+        ("period=90d", "period", "period: must be one of"),
+        ("period=custom&from={forty_days_ago}&to={today}&bucket=hour", "bucket", "at most 31"),
+        ("period=custom&from={today}&to={forty_days_ago}", "to", "to: must be the same day"),
+        ("period=custom&from=2026-01-01", "to", "to: enter a date"),
+        ("tz=Mars/Olympus", "tz", "tz: name an IANA time zone"),
+    ],
+)
+def test_bad_analytics_choices_are_named(logs_world, query, param, says):
+    today = timezone.now().date()
+    query = query.format(today=today, forty_days_ago=today - timedelta(days=40))
+    response = call(
+        "GET", analytics_path(logs_world, query), logs_world.credentials["viewer_token"]
+    )
+    assert response.status_code == 422, response.content
+    assert error_of(response)["param"] == param and says in error_of(response)["message"]
