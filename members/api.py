@@ -256,6 +256,18 @@ def _number(pattern: re.Pattern, value: str, missing: str) -> int:
     return int(match.group(1))
 
 
+def _only(data: dict, allowed: tuple[str, ...]) -> dict:
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ApiError(
+            422,
+            "invalid",
+            f"{unknown[0]}: unknown field; send only {', '.join(allowed)}.",
+            param=unknown[0],
+        )
+    return data
+
+
 def _role(value) -> Role:
     if value not in Role.values:
         raise ApiError(
@@ -303,7 +315,7 @@ def member_change_role(request, org_id: str, member_id: str):
     caller: ApiCaller = request.auth
     access = api_organization(caller, org_id, Capability.MANAGE_MEMBERS)
     membership_id = _number(MEMBER_ID, member_id, NO_SUCH_MEMBER)
-    data = json_object(read_body(request))
+    data = _only(json_object(read_body(request)), ("role",))
     membership = services.membership_change_role(
         organization=access.organization,
         membership_id=membership_id,
@@ -390,7 +402,7 @@ def invitation_create(request, org_id: str):
     caller: ApiCaller = request.auth
     access = api_organization(caller, org_id, Capability.MANAGE_MEMBERS)
     body = read_body(request)
-    data = json_object(body)
+    data = _only(json_object(body), ("emails", "role"))
     idempotency_key = idempotency_key_read(request.headers.get("Idempotency-Key"))
     emails = data.get("emails")
     if not isinstance(emails, list) or not all(isinstance(email, str) for email in emails):

@@ -105,6 +105,7 @@ def test_a_role_change_goes_through_the_service_and_is_audited_via_the_credentia
         ("owner_token", "owner", "admin", 403, "your own role"),
         ("member_token", "viewer", "member", 403, "remove non-owners"),
         ("owner_token", "member", "chief", 422, "role: must be one of"),
+        ("owner_token", "member", None, 422, "role: must be one of"),
     ],
 )
 def test_role_changes_keep_the_pages_rules(api_world, caller, target, role, status, says):
@@ -228,6 +229,13 @@ def test_invitation_batches_refuse_what_the_page_refuses(api_world):
         "POST", path, api_world.credentials["owner_token"], {"emails": ["fine@example.test", "x@"]}
     )
     assert invalid.status_code == 422 and "x@" in error_of(invalid)["message"]
+    unknown = call(
+        "POST",
+        path,
+        api_world.credentials["owner_token"],
+        {"emails": ["a@example.test"], "roles": "admin"},
+    )
+    assert unknown.status_code == 422 and error_of(unknown)["param"] == "roles"
     too_many = call(
         "POST",
         path,
@@ -358,3 +366,19 @@ def test_an_accepted_invitation_is_a_conflict_and_other_orgs_invitations_404(api
         )
         assert response.status_code == 404, invitation_id
     assert Invitation.objects.get(pk=theirs.pk).revoked_at is None
+
+
+def test_a_role_change_takes_only_the_role(api_world):
+    response = call(
+        "PATCH",
+        members_path(api_world, member_id(api_world, "member")),
+        api_world.credentials["owner_token"],
+        {"role": "viewer", "email": "someone@example.test"},
+    )
+    assert response.status_code == 422 and error_of(response)["param"] == "email"
+    assert (
+        Membership.objects.get(
+            organization_id=api_world.acme, user_id=api_world.users["member"]
+        ).role
+        == Role.MEMBER
+    )
