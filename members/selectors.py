@@ -93,6 +93,15 @@ def open_invitations(
     return PendingInvitations(page=page, total=total)
 
 
+def invitation_in_organization(organization: Organization, invitation_id: int) -> Invitation | None:
+    """One invitation of this org, whatever its state; another org's is None."""
+    return (
+        Invitation.objects.select_related("invited_by")
+        .filter(organization=organization, pk=invitation_id)
+        .first()
+    )
+
+
 def invitation_for_token(token: str) -> Invitation | None:
     if not token or len(token) > 128:
         return None

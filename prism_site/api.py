@@ -18,9 +18,11 @@ from ninja.errors import ValidationError as RequestValidationError
 from gateway.api import router as gateway_router
 from keys.api import router as keys_router
 from members.api import AdminCredential
+from members.api import router as members_router
 from orgs.api import router as orgs_router
 from prism_site.api_errors import ApiError, api_error_json, domain_error_json, error_json, json_path
 from prism_site.errors import DomainError
+from usage.api import router as usage_router
 
 logger = logging.getLogger("prism_site.api")
 
@@ -37,6 +39,8 @@ api = NinjaAPI(
 api.add_router("/gateway/", gateway_router)
 api.add_router("/", orgs_router, auth=AdminCredential())
 api.add_router("/", keys_router, auth=AdminCredential())
+api.add_router("/", members_router, auth=AdminCredential())
+api.add_router("/", usage_router, auth=AdminCredential())
 
 
 @api.exception_handler(DomainError)

@@ -26,6 +26,14 @@ def key_id(ctx):
     return {"key_id": KEY_ID}
 
 
+def member_id(ctx):
+    return {"org_id": ctx.organization.slug, "member_id": "mem_1"}
+
+
+def invitation_id(ctx):
+    return {"org_id": ctx.organization.slug, "invitation_id": "inv_1"}
+
+
 def owner_token(ctx):
     token = access_token_create(user=ctx.users["owner"], name="matrix").token
     return {"token_id": token.public_id}
@@ -47,6 +55,14 @@ ROUTES = [
     Route("v1:key", SESSION_REFUSED, kwargs=key_id, method="PATCH"),
     Route("v1:key", SESSION_REFUSED, kwargs=key_id, method="DELETE"),
     Route("v1:key-rotate", SESSION_REFUSED, kwargs=key_id, method="POST"),
+    Route("v1:org-members", SESSION_REFUSED, kwargs=org_id),
+    Route("v1:org-member", SESSION_REFUSED, kwargs=member_id, method="PATCH"),
+    Route("v1:org-member", SESSION_REFUSED, kwargs=member_id, method="DELETE"),
+    Route("v1:org-invitations", SESSION_REFUSED, kwargs=org_id),
+    Route("v1:org-invitations", SESSION_REFUSED, kwargs=org_id, method="POST"),
+    Route("v1:org-invitation", SESSION_REFUSED, kwargs=invitation_id, method="DELETE"),
+    Route("v1:org-logs", SESSION_REFUSED, kwargs=org_id),
+    Route("v1:org-analytics", SESSION_REFUSED, kwargs=org_id),
     Route("accounts:tokens", expect(LOGIN, 200, 200, 200, 200, 200), kwargs=no_kwargs),
     # A bad form is shown again with its errors.
     Route(

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from orgs.models import Membership, Organization
 from tests.api.conftest import call, error_of
+from tests.members.helpers import invite
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +50,7 @@ def expect(*, owner, admin, member, viewer, outsider, keys, outsider_key=None) -
 @dataclass(frozen=True)
 class ApiRoute:
     method: str
-    path: str  # {org} and {key} are filled in
+    path: str  # {org}, {key}, {member} and {invitation} are filled in
     expect: dict[str, int]
     body: dict | None = None
 
@@ -60,6 +62,7 @@ class ApiRoute:
 READ_CONFIG = expect(owner=200, admin=200, member=200, viewer=403, outsider=404, keys=200)
 CHANGE_CONFIG = expect(owner=200, admin=200, member=403, viewer=403, outsider=404, keys=200)
 MANAGE_KEY = expect(owner=200, admin=200, member=403, viewer=403, outsider=404, keys=200)
+VIEW = expect(owner=200, admin=200, member=200, viewer=200, outsider=404, keys=200)
 
 ROUTES = [
     ApiRoute(
@@ -100,13 +103,50 @@ ROUTES = [
     ApiRoute("PATCH", "/v1/keys/{key}", MANAGE_KEY, body={"rate_limit_rpm": 7}),
     ApiRoute("DELETE", "/v1/keys/{key}", MANAGE_KEY),
     ApiRoute("POST", "/v1/keys/{key}/rotate", MANAGE_KEY, body={"grace": "none"}),
+    ApiRoute("GET", "/v1/orgs/{org}/members", VIEW),
+    # {member}: the Member of Acme (nobody changes their own role; the Viewer is not them).
+    ApiRoute("PATCH", "/v1/orgs/{org}/members/{member}", MANAGE_KEY, body={"role": "viewer"}),
+    ApiRoute(
+        "DELETE",
+        "/v1/orgs/{org}/members/{member}",
+        expect(owner=204, admin=204, member=403, viewer=403, outsider=404, keys=204),
+    ),
+    ApiRoute("GET", "/v1/orgs/{org}/invitations", VIEW),
+    ApiRoute(
+        "POST",
+        "/v1/orgs/{org}/invitations",
+        expect(owner=201, admin=201, member=403, viewer=403, outsider=404, keys=201),
+        body={"emails": ["newcomer@example.test"], "role": "member"},
+    ),
+    # {invitation}: a Member invitation the Owner sent.
+    ApiRoute("DELETE", "/v1/orgs/{org}/invitations/{invitation}", MANAGE_KEY),
+    ApiRoute("GET", "/v1/orgs/{org}/logs", VIEW),
+    ApiRoute("GET", "/v1/orgs/{org}/analytics", VIEW),
 ]
+
+
+def _invitation_id(world, path: str) -> str:
+    if "{invitation}" not in path:
+        return ""
+    organization = Organization.objects.get(pk=world.acme)
+    invitation, _token = invite(
+        organization, organization.memberships.get(role="owner").user, "invitee@example.test"
+    )
+    return f"inv_{invitation.pk}"
 
 
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.id)
 def test_api_route_status(api_world, route, caller):
-    path = route.path.format(org=api_world.acme_slug, key=api_world.keys["gateway_key"])
+    member = Membership.objects.get(
+        organization_id=api_world.acme, user_id=api_world.users["member"]
+    )
+    path = route.path.format(
+        org=api_world.acme_slug,
+        key=api_world.keys["gateway_key"],
+        member=f"mem_{member.pk}",
+        invitation=_invitation_id(api_world, route.path),
+    )
     credential = api_world.credentials.get(caller)
     response = call(route.method, path, credential, route.body)
     assert response.status_code == route.expect[caller], (
@@ -127,7 +167,13 @@ def test_every_admin_route_of_the_openapi_document_is_in_the_matrix(client):
         for method in operations
     }
     covered = {
-        (route.method, route.path.replace("{org}", "{org_id}").replace("{key}", "{key_id}"))
+        (
+            route.method,
+            route.path.replace("{org}", "{org_id}")
+            .replace("{key}", "{key_id}")
+            .replace("{member}", "{member_id}")
+            .replace("{invitation}", "{invitation_id}"),
+        )
         for route in ROUTES
     }
     covered = {

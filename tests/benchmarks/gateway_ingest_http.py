@@ -37,13 +37,14 @@ TOKEN = "bench-gateway-token-0123456789abcdef0123456789"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-def _start_gunicorn(port: int) -> subprocess.Popen:
+def start_gunicorn(port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    """gunicorn (2 workers) on 127.0.0.1:`port` over the test database, ready when it returns."""
     settings = connection.settings_dict
     database_url = (
         f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
@@ -58,6 +59,7 @@ def _start_gunicorn(port: int) -> subprocess.Popen:
         "ALLOWED_HOSTS": "127.0.0.1",
         "DEBUG": "0",
         "SECURE_SSL_REDIRECT": "0",
+        **(extra_env or {}),
     }
     server = subprocess.Popen(
         [
@@ -89,8 +91,8 @@ def _start_gunicorn(port: int) -> subprocess.Popen:
 @pytest.mark.django_db(transaction=True)
 def test_http_ingestion_against_copy():
     keys, rows = keys_and_rows(ROWS, prefix="http")
-    port = _free_port()
-    server = _start_gunicorn(port)
+    port = free_port()
+    server = start_gunicorn(port)
     try:
         base_url = f"http://127.0.0.1:{port}"
         post_batch(base_url, TOKEN, rows[:1])  # warm both workers' imports and connections
