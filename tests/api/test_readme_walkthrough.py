@@ -1,6 +1,6 @@
 """The README's admin API walkthroughs, run as written: each block marked
 `<!-- walkthrough: name -->` is taken from README.md and run (bash with curl and jq, or Python
-with requests) against a live server, with PRISM_URL, PRISM_TOKEN, ORG_ID and KEY_ID in its
+with httpx) against a live server, with PRISM_URL, PRISM_TOKEN, ORG_ID and KEY_ID in its
 environment; then the orgs, configs and keys it made are read back from the database."""
 
 import os
