@@ -84,7 +84,7 @@ def _key_caller(request, secret: str, now) -> ApiCaller:
         )
     # The creator's membership brings the creator along: one query for both.
     creator_membership = (
-        Membership.objects.select_related("user")
+        Membership.objects.select_related("user", "organization__config_version")
         .filter(user_id=key.created_by_id, organization_id=key.organization_id)
         .first()
         if key.created_by_id is not None
@@ -102,9 +102,10 @@ def _key_caller(request, secret: str, now) -> ApiCaller:
         )
     return ApiCaller(
         user=creator_membership.user,
-        organization=key.organization,
+        organization=creator_membership.organization,
         ip_address=client_ip(request),
         api_key_id=key.public_id,
+        membership=creator_membership,
     )
 
 
