@@ -19,6 +19,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from keys.models import KeyStatus, RetiredSecret, VirtualKey
+from prism_site.queries import only_row
 
 SECRET_PREFIX = "sk-prism-"  # noqa: S105 - the public format marker, not a secret
 PUBLIC_ID_PREFIX = "key_"
@@ -125,13 +126,11 @@ def lookup(secret: str, *, now: datetime | None = None) -> KeyLookup:
     if not is_well_formed(secret):
         return KeyLookup(LookupResult.UNKNOWN)
     digest = hash_secret(secret)
-    key = VirtualKey.objects.select_related("organization").filter(secret_hash=digest).first()
+    key = only_row(VirtualKey.objects.select_related("organization").filter(secret_hash=digest))
     via_grace = False
     if key is None or not hmac.compare_digest(key.secret_hash, digest):
-        retired = (
-            RetiredSecret.objects.select_related("key__organization")
-            .filter(secret_hash=digest)
-            .first()
+        retired = only_row(
+            RetiredSecret.objects.select_related("key__organization").filter(secret_hash=digest)
         )
         if retired is None or not hmac.compare_digest(retired.secret_hash, digest):
             return KeyLookup(LookupResult.UNKNOWN)

@@ -37,6 +37,7 @@ from prism_site.api_errors import ADMIN_ERRORS, ApiError
 from prism_site.api_http import json_object, read_body
 from prism_site.errors import Conflict, NotFound
 from prism_site.http import client_ip
+from prism_site.queries import only_row
 
 logger = logging.getLogger("members.api")
 
@@ -82,11 +83,13 @@ def _key_caller(request, secret: str, now) -> ApiCaller:
             "creates one) or a personal access token.",
             credential_id=key_id,
         )
-    # The creator's membership brings the creator along: one query for both.
+    # The creator's membership brings the creator, the org and its config version along.
     creator_membership = (
-        Membership.objects.select_related("user", "organization__config_version")
-        .filter(user_id=key.created_by_id, organization_id=key.organization_id)
-        .first()
+        only_row(
+            Membership.objects.select_related("user", "organization__config_version").filter(
+                user_id=key.created_by_id, organization_id=key.organization_id
+            )
+        )
         if key.created_by_id is not None
         else None
     )

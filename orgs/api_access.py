@@ -13,6 +13,7 @@ from orgs.roles import Capability
 from prism_site.actor import Actor
 from prism_site.error_responses import NOT_FOUND
 from prism_site.errors import NotFound, Refused
+from prism_site.queries import only_row
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,8 @@ def api_organization(
 def api_membership(user, slug: str) -> Membership | None:
     """`user`'s membership in the org `slug`, with the org and its config version in force: one
     query for everything a route needs to decide and, for the config read, to answer."""
-    return (
-        Membership.objects.select_related("organization__config_version")
-        .filter(user=user, organization__slug=slug)
-        .first()
+    return only_row(
+        Membership.objects.select_related("organization__config_version").filter(
+            user=user, organization__slug=slug
+        )
     )
