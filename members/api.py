@@ -23,7 +23,7 @@ from ninja import Router, Schema
 from ninja.security import HttpBearer
 
 from keys.models import Scope
-from keys.secrets import SECRET_PREFIX, lookup
+from keys.secrets import SECRET_PREFIX, key_creator_membership, lookup
 from members import services
 from members.access_tokens import TOKEN_PREFIX, token_lookup, token_mark_used
 from members.models import Invitation
@@ -37,7 +37,6 @@ from prism_site.api_errors import ADMIN_ERRORS, ApiError
 from prism_site.api_http import json_object, read_body
 from prism_site.errors import Conflict, NotFound
 from prism_site.http import client_ip
-from prism_site.queries import only_row
 
 logger = logging.getLogger("members.api")
 
@@ -83,16 +82,8 @@ def _key_caller(request, secret: str, now) -> ApiCaller:
             "creates one) or a personal access token.",
             credential_id=key_id,
         )
-    # The creator's membership brings the creator, the org and its config version along.
-    creator_membership = (
-        only_row(
-            Membership.objects.select_related("user", "organization__config_version").filter(
-                user_id=key.created_by_id, organization_id=key.organization_id
-            )
-        )
-        if key.created_by_id is not None
-        else None
-    )
+    # Loaded with the key (one query), with the creator, the org and its config version.
+    creator_membership = key_creator_membership(key)
     if creator_membership is None:
         raise _refused(
             request,
