@@ -8,6 +8,7 @@ stretching needed) and it keeps lookup a single indexed equality.
 """
 
 import enum
+import functools
 import hashlib
 import hmac
 import secrets
@@ -149,9 +150,13 @@ def lookup(secret: str, *, now: datetime | None = None) -> KeyLookup:
     return KeyLookup(LookupResult.OK, key, via_grace=via_grace)
 
 
+@functools.cache
 def _keys_with_creator():
     """Keys with what the admin API needs next in the same query: the org with its config
-    version in force, the creator, and the creator's membership in the org (id and role)."""
+    version in force, the creator, and the creator's membership in the org (id and role).
+
+    Built once: resolving the subqueries costs more than running them, and `filter()` clones it,
+    so the shared queryset itself is never evaluated."""
     creator = Membership.objects.filter(
         user_id=OuterRef("created_by_id"), organization_id=OuterRef("organization_id")
     )
