@@ -8,6 +8,7 @@ stretching needed) and it keeps lookup a single indexed equality.
 """
 
 import enum
+import functools
 import hashlib
 import hmac
 import secrets
@@ -16,9 +17,12 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from keys.models import KeyStatus, RetiredSecret, VirtualKey
+from orgs.models import Membership
+from prism_site.queries import only_row
 
 SECRET_PREFIX = "sk-prism-"  # noqa: S105 - the public format marker, not a secret
 PUBLIC_ID_PREFIX = "key_"
@@ -125,13 +129,11 @@ def lookup(secret: str, *, now: datetime | None = None) -> KeyLookup:
     if not is_well_formed(secret):
         return KeyLookup(LookupResult.UNKNOWN)
     digest = hash_secret(secret)
-    key = VirtualKey.objects.select_related("organization").filter(secret_hash=digest).first()
+    key = only_row(_keys_with_creator().filter(secret_hash=digest))
     via_grace = False
     if key is None or not hmac.compare_digest(key.secret_hash, digest):
-        retired = (
-            RetiredSecret.objects.select_related("key__organization")
-            .filter(secret_hash=digest)
-            .first()
+        retired = only_row(
+            RetiredSecret.objects.select_related("key__organization").filter(secret_hash=digest)
         )
         if retired is None or not hmac.compare_digest(retired.secret_hash, digest):
             return KeyLookup(LookupResult.UNKNOWN)
@@ -146,3 +148,43 @@ def lookup(secret: str, *, now: datetime | None = None) -> KeyLookup:
     if status == KeyStatus.EXPIRED:
         return KeyLookup(LookupResult.EXPIRED, key)
     return KeyLookup(LookupResult.OK, key, via_grace=via_grace)
+
+
+@functools.cache
+def _keys_with_creator():
+    """Keys with what the admin API needs next in the same query: the org with its config
+    version in force, the creator, and the creator's membership in the org (id and role).
+
+    Built once: resolving the subqueries costs more than running them, and `filter()` clones it,
+    so the shared queryset itself is never evaluated."""
+    creator = Membership.objects.filter(
+        user_id=OuterRef("created_by_id"), organization_id=OuterRef("organization_id")
+    )
+    return VirtualKey.objects.select_related("organization__config_version", "created_by").annotate(
+        creator_membership_id=Subquery(creator.values("pk")[:1]),
+        creator_role=Subquery(creator.values("role")[:1]),
+    )
+
+
+def key_creator_membership(key: VirtualKey) -> Membership | None:
+    """The key's creator's membership in the key's org now (None once they left, or their
+    account is gone), with the creator and the org: from what `lookup` loaded along with the key
+    (its other fields load if read), or one query for a key found another way."""
+    if key.created_by_id is None:
+        return None
+    if not hasattr(key, "creator_membership_id"):
+        return only_row(
+            Membership.objects.select_related("user", "organization__config_version").filter(
+                user_id=key.created_by_id, organization_id=key.organization_id
+            )
+        )
+    if key.creator_membership_id is None:
+        return None
+    membership = Membership.from_db(
+        Membership.objects.db,
+        ["id", "user_id", "organization_id", "role"],
+        [key.creator_membership_id, key.created_by_id, key.organization_id, key.creator_role],
+    )
+    membership.user = key.created_by
+    membership.organization = key.organization
+    return membership

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from keys.secrets import BASE62
 from members.models import PersonalAccessToken
+from prism_site.queries import only_row
 
 TOKEN_PREFIX = "prism_pat_"  # noqa: S105 - the public format marker, not a secret
 PUBLIC_ID_PREFIX = "pat_"
@@ -91,7 +92,7 @@ def token_lookup(presented: str, *, now: datetime | None = None) -> FoundToken:
     if not is_well_formed(presented):
         return FoundToken(TokenLookup.UNKNOWN)
     digest = hash_token(presented)
-    token = PersonalAccessToken.objects.select_related("user").filter(secret_hash=digest).first()
+    token = only_row(PersonalAccessToken.objects.select_related("user").filter(secret_hash=digest))
     if token is None or not hmac.compare_digest(token.secret_hash, digest):
         return FoundToken(TokenLookup.UNKNOWN)
     status = token.status_at(now)

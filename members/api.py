@@ -23,7 +23,7 @@ from ninja import Router, Schema
 from ninja.security import HttpBearer
 
 from keys.models import Scope
-from keys.secrets import SECRET_PREFIX, lookup
+from keys.secrets import SECRET_PREFIX, key_creator_membership, lookup
 from members import services
 from members.access_tokens import TOKEN_PREFIX, token_lookup, token_mark_used
 from members.models import Invitation
@@ -82,14 +82,8 @@ def _key_caller(request, secret: str, now) -> ApiCaller:
             "creates one) or a personal access token.",
             credential_id=key_id,
         )
-    # The creator's membership brings the creator along: one query for both.
-    creator_membership = (
-        Membership.objects.select_related("user")
-        .filter(user_id=key.created_by_id, organization_id=key.organization_id)
-        .first()
-        if key.created_by_id is not None
-        else None
-    )
+    # Loaded with the key (one query), with the creator, the org and its config version.
+    creator_membership = key_creator_membership(key)
     if creator_membership is None:
         raise _refused(
             request,
@@ -102,9 +96,10 @@ def _key_caller(request, secret: str, now) -> ApiCaller:
         )
     return ApiCaller(
         user=creator_membership.user,
-        organization=key.organization,
+        organization=creator_membership.organization,
         ip_address=client_ip(request),
         api_key_id=key.public_id,
+        membership=creator_membership,
     )
 
 

@@ -9,7 +9,7 @@ from functools import cached_property, wraps
 from django.contrib.auth.views import redirect_to_login
 
 from orgs.models import Membership, Organization
-from orgs.permissions import organization_permissions
+from orgs.permissions import organization_permissions, role_grants
 from orgs.roles import Capability, Role
 from prism_site.error_responses import NOT_FOUND
 from prism_site.errors import NotFound, Refused
@@ -33,6 +33,26 @@ class OrgAccess:
         """For templates: `{% if access.caps.change_config %}`."""
         return {codename: True for codename in self.permissions}
 
+    @classmethod
+    def of_membership(cls, membership: Membership) -> "OrgAccess":
+        """The access a loaded membership row (with its organization) gives: the capabilities of
+        its role in `ROLE_CAPABILITIES` (`role_grants`, what the role's guardian grants are
+        synced from), without the query for the grants that every admin API call would pay."""
+        return cls(
+            organization=membership.organization,
+            membership=membership,
+            permissions=role_grants().get(membership.role, frozenset()),
+        )
+
+    def require(self, capability: Capability | None) -> "OrgAccess":
+        """This access, or Refused (403) naming the role and what it does not allow."""
+        if capability is not None and not self.can(capability):
+            raise Refused(
+                f"Your role ({self.role.label}) does not allow this: {capability.label.lower()}.",
+                capability=capability.value,
+            )
+        return self
+
 
 def access_organization(user, slug: str, capability: Capability | None = None) -> OrgAccess:
     if not user.is_authenticated:
@@ -44,17 +64,11 @@ def access_organization(user, slug: str, capability: Capability | None = None) -
     )
     if membership is None:
         raise NotFound(NOT_FOUND)
-    access = OrgAccess(
+    return OrgAccess(
         organization=membership.organization,
         membership=membership,
         permissions=organization_permissions(user, membership.organization),
-    )
-    if capability is not None and not access.can(capability):
-        raise Refused(
-            f"Your role ({access.role.label}) does not allow this: {capability.label.lower()}.",
-            capability=capability.value,
-        )
-    return access
+    ).require(capability)
 
 
 def org_view(capability: Capability):

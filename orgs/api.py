@@ -104,9 +104,13 @@ def _version_out(version: ConfigVersion) -> dict:
     }
 
 
-def _config_answer(organization: Organization, *, status: int = 200) -> JsonResponse:
-    """The config in force, keys masked, with its version as the ETag."""
-    current = selectors.config_current(organization)
+def _config_answer(
+    organization: Organization, *, current: selectors.CurrentConfig | None = None
+) -> JsonResponse:
+    """The config in force, keys masked, with its version as the ETag: `current` when the
+    caller has it, else read (after a write, which has just moved it)."""
+    if current is None:
+        current = selectors.config_current(organization)
     version = current.version
     body = {
         "org_id": organization.slug,
@@ -115,7 +119,7 @@ def _config_answer(organization: Organization, *, status: int = 200) -> JsonResp
         "updated_at": version.created_at if version else None,
         "updated_by": (version.author_email or None) if version else None,
     }
-    response = JsonResponse(body, status=status)
+    response = JsonResponse(body)
     response["ETag"] = version_etag(current.number)
     return response
 
@@ -249,7 +253,11 @@ CONFIG_BODY = json_body_doc(ConfigIn)
 def config_get(request, org_id: str):
     """`ETag` is the version; send it back as `If-Match` when changing the config."""
     access = api_organization(request.auth, org_id, Capability.VIEW_CONFIG)
-    return _config_answer(access.organization)
+    # The version in force came with the membership, in the query that reached the org.
+    organization = access.organization
+    return _config_answer(
+        organization, current=selectors.config_of_version(organization.config_version)
+    )
 
 
 @router.patch(

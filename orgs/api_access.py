@@ -7,12 +7,13 @@ it resolves to lives here, low enough for every app's router to use without impo
 from dataclasses import dataclass
 from typing import Any
 
-from orgs.access import OrgAccess, access_organization
-from orgs.models import Organization
+from orgs.access import OrgAccess
+from orgs.models import Membership, Organization
 from orgs.roles import Capability
 from prism_site.actor import Actor
 from prism_site.error_responses import NOT_FOUND
 from prism_site.errors import NotFound, Refused
+from prism_site.queries import only_row
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,9 @@ class ApiCaller:
     ip_address: str | None = None
     api_key_id: str = ""
     token_id: str = ""
+    # A key's: its creator's membership in the key's org, loaded with the credential (with the
+    # org and its config version), so a route of that org reads no membership again.
+    membership: Membership | None = None
 
     @property
     def is_token(self) -> bool:
@@ -55,8 +59,13 @@ def api_organization(
     org than the key's; an org the token's user is not in), 403 for a missing capability."""
     if caller.organization is not None and caller.organization.slug != slug:
         raise NotFound(NOT_FOUND)
+    membership = caller.membership
+    if membership is None or membership.organization.slug != slug:
+        membership = api_membership(caller.user, slug)
+    if membership is None:
+        raise NotFound(NOT_FOUND)
     try:
-        return access_organization(caller.user, slug, capability)
+        return OrgAccess.of_membership(membership).require(capability)
     except Refused as refusal:
         if caller.is_token:
             raise
@@ -67,3 +76,13 @@ def api_organization(
             ),
             capability=refusal.capability,
         ) from None
+
+
+def api_membership(user, slug: str) -> Membership | None:
+    """`user`'s membership in the org `slug`, with the org and its config version in force: one
+    query for everything a route needs to decide and, for the config read, to answer."""
+    return only_row(
+        Membership.objects.select_related("organization__config_version").filter(
+            user=user, organization__slug=slug
+        )
+    )

@@ -91,6 +91,12 @@ def config_current(organization: Organization) -> CurrentConfig:
         .select_related("author")
         .first()
     )
+    return config_of_version(version)
+
+
+def config_of_version(version: ConfigVersion | None) -> CurrentConfig:
+    """The config a version already loaded holds (the defaults for None: never saved); for a
+    caller that read the org's `config_version` in the query that reached the org."""
     if version is None:
         return CurrentConfig(version=None, config=OrgConfig())
     config, problems = read_stored(version.document)
