@@ -4,7 +4,7 @@ token, or the personal access token of an org's Owner. Half the cases aim their 
 org and one of its keys, so the generated bodies reach the services and not only the 404. No
 answer may be a server error, and every answer must match the document's description of it.
 
-Bounded: PRISM_API_FUZZ_EXAMPLES examples per operation (20 unless set; `make fuzz` uses more).
+Bounded: PRISM_API_FUZZ_EXAMPLES examples per operation (10 unless set; `make fuzz` uses more).
 """
 
 import os
@@ -23,7 +23,7 @@ from tests.factories import make_organization, make_user
 from tests.keys.conftest import make_key
 
 GATEWAY_TOKEN = "fuzz-gateway-0123456789abcdefghijklmnopqrstuvwxyz"
-EXAMPLES = int(os.environ.get("PRISM_API_FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("PRISM_API_FUZZ_EXAMPLES", "10"))
 
 schema = schemathesis.openapi.from_wsgi("/v1/openapi.json", application)
 
