@@ -28,7 +28,7 @@ from usage.models import (
     KeyDayRollup,
     UserDayRollup,
 )
-from usage.selectors import PeriodWindow, period_window
+from usage.selectors import PeriodWindow, money, period_window
 
 BUCKETS = ("hour", "day")
 # Rows each breakdown shows before "Other" sums the rest.
@@ -38,7 +38,6 @@ MAX_HOUR_BUCKET_DAYS = 31
 MAX_DAYS = 366
 
 _HOUR = timedelta(hours=1)
-_TEN_PLACES = Decimal("1e-10")
 
 
 # -- Figures ----------------------------------------------------------------------------------
@@ -103,7 +102,7 @@ class Totals:
     def from_row(cls, row: dict) -> "Totals":
         return cls(
             **{name: int(row.get(name) or 0) for name in COUNTER_FIELDS if name != "cost"},
-            cost=_money(row.get("cost")),
+            cost=money(row.get("cost")),
             histogram=tuple(int(row.get(name) or 0) for name in LATENCY_BUCKET_FIELDS)
             if LATENCY_BUCKET_FIELDS[0] in row
             else (),
@@ -268,11 +267,6 @@ _HISTOGRAM_SUMS = {**_COUNTER_SUMS, **{name: Sum(name) for name in LATENCY_BUCKE
 
 def _sums(*, histogram: bool) -> dict:
     return dict(_HISTOGRAM_SUMS if histogram else _COUNTER_SUMS)
-
-
-def _money(value) -> Decimal:
-    # SQLite sums decimals as floats: back to the 10 places the tables keep.
-    return Decimal(str(value or 0)).quantize(_TEN_PLACES)
 
 
 def _top(rows: list[BreakdownRow], total: Totals, other_label: str) -> list[BreakdownRow]:
@@ -471,7 +465,7 @@ def budget_status(organization: Organization, *, now: datetime) -> BudgetStatus:
         rollups_in_window = rollups.filter(day__gte=org_window.start.date())
     else:
         rollups_in_window = rollups
-    org_spend = _money(rollups_in_window.aggregate(spend=Sum("cost"))["spend"])
+    org_spend = money(rollups_in_window.aggregate(spend=Sum("cost"))["spend"])
     keys = list(
         VirtualKey.objects.filter(
             organization=organization, budget_limit__isnull=False, revoked_at__isnull=True
@@ -493,7 +487,7 @@ def budget_status(organization: Organization, *, now: datetime) -> BudgetStatus:
             .order_by()
         )
         spend_by_key = {
-            row["key_id"]: {name: _money(row[name]) for name in (*_PERIOD_NAMES, "total")}
+            row["key_id"]: {name: money(row[name]) for name in (*_PERIOD_NAMES, "total")}
             for row in rows
         }
     key_uses = [
@@ -501,7 +495,7 @@ def budget_status(organization: Organization, *, now: datetime) -> BudgetStatus:
             label=key.name,
             public_id=key.public_id,
             window=period_window(key.budget_period, now),
-            spend=spend_by_key.get(key.pk, {}).get(key.budget_period, _money(0)),
+            spend=spend_by_key.get(key.pk, {}).get(key.budget_period, money(0)),
             limit=key.budget_limit,
             now=now,
         )

@@ -15,18 +15,13 @@ from orgs.access import OrgAccess
 from orgs.models import Membership, Organization
 from orgs.selectors import parse_stored
 from usage.models import HourlyRollup, KeyDayRollup, RequestLog
-from usage.selectors import PeriodWindow, period_window
+from usage.selectors import PeriodWindow, money, period_window
 
 TOP_MODELS = 5
 LATEST_ERRORS = 5
 # The latest errors are looked for this far back (and no further: it bounds the log scan).
 LATEST_ERRORS_WITHIN = timedelta(hours=24)
 SPARKLINE_DAYS = 30
-
-
-def _money(value) -> Decimal:
-    # SQLite sums decimals as floats: back to the 10 places the tables keep.
-    return Decimal(str(value or 0)).quantize(Decimal("1e-10"))
 
 
 def _percent(part, whole) -> float | None:
@@ -150,7 +145,7 @@ def org_overview(access: OrgAccess, *, zone: tzinfo, now: datetime | None = None
 
     start = day_start(now, zone)
     models = [
-        ModelUsage(model, requests or 0, errors or 0, _money(cost))
+        ModelUsage(model, requests or 0, errors or 0, money(cost))
         for model, requests, errors, cost in HourlyRollup.objects.filter(
             organization=organization, hour__gte=start
         )
@@ -190,7 +185,7 @@ def org_overview(access: OrgAccess, *, zone: tzinfo, now: datetime | None = None
         cost=sum((usage.cost for usage in models), Decimal(0)),
         top_models=models[:TOP_MODELS],
         window=window,
-        period_spend=_money(period_spend),
+        period_spend=money(period_spend),
         budget_enabled=budgets.enabled,
         budget_limit=Decimal(str(budgets.limit)) if budgets.limit is not None else None,
         latest_errors=latest_errors,
@@ -256,7 +251,7 @@ def key_usage(key: VirtualKey, *, org_period: str, now: datetime | None = None) 
     if window.start is not None:
         rows = rows.filter(day__gte=min(window.start.date(), first_day))
     by_day = {
-        day: (requests, _money(cost))
+        day: (requests, money(cost))
         for day, requests, cost in rows.values_list("day", "requests", "cost")
     }
     since = window.start.date() if window.start is not None else None

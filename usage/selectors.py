@@ -173,7 +173,7 @@ def spend_summary(*, now: datetime | None = None, period: str | None = None) -> 
             org_keys[organization_id][public_id] = KeySpend(
                 public_id=public_id,
                 window=key_windows[pk],
-                spend=_money(key_spend.get(pk)),
+                spend=money(key_spend.get(pk)),
                 limit=budget_limit,
             )
     return SpendSummary(
@@ -183,13 +183,13 @@ def spend_summary(*, now: datetime | None = None, period: str | None = None) -> 
                 organization_id=organization.pk,
                 slug=organization.slug,
                 window=org_windows[organization.pk],
-                spend=_money(org_spend.get(organization.pk)),
+                spend=money(org_spend.get(organization.pk)),
                 limit=org_budgets[organization.pk].limit,
                 budget_enabled=org_budgets[organization.pk].enabled,
                 action=org_budgets[organization.pk].action.value,
                 keys=org_keys[organization.pk],
-                by_model={m: _money(c) for m, c in by_model[organization.pk].items()},
-                by_user={u: _money(c) for u, c in by_user[organization.pk].items()},
+                by_model={m: money(c) for m, c in by_model[organization.pk].items()},
+                by_user={u: money(c) for u, c in by_user[organization.pk].items()},
             )
             for organization in organizations
         ],
@@ -203,8 +203,9 @@ def _grouped(windows: dict[int, PeriodWindow]) -> dict[PeriodWindow, set[int]]:
     return groups
 
 
-def _money(value) -> Decimal:
-    # SQLite sums decimals as floats: back to the 10 places the tables keep.
+def money(value) -> Decimal:
+    """A summed cost as the tables keep it: SQLite sums decimals as floats, so back to 10 places
+    (and no rows at all is 0)."""
     return Decimal(str(value or 0)).quantize(Decimal("1e-10"))
 
 
