@@ -28,7 +28,7 @@ from usage.models import (
     KeyDayRollup,
     UserDayRollup,
 )
-from usage.selectors import PeriodWindow, money, period_window
+from usage.selectors import PeriodWindow, money, org_period_spend, period_window
 
 BUCKETS = ("hour", "day")
 # Rows each breakdown shows before "Other" sums the rest.
@@ -460,12 +460,8 @@ def budget_status(organization: Organization, *, now: datetime) -> BudgetStatus:
     budgets = organization_config(organization).budgets
     org_window = period_window(budgets.period.value, now)
     windows = {name: period_window(name, now) for name in _PERIOD_NAMES}
+    org_spend = org_period_spend(organization, org_window)
     rollups = KeyDayRollup.objects.filter(organization=organization)
-    if org_window.start is not None:
-        rollups_in_window = rollups.filter(day__gte=org_window.start.date())
-    else:
-        rollups_in_window = rollups
-    org_spend = money(rollups_in_window.aggregate(spend=Sum("cost"))["spend"])
     keys = list(
         VirtualKey.objects.filter(
             organization=organization, budget_limit__isnull=False, revoked_at__isnull=True

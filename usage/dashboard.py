@@ -15,7 +15,7 @@ from orgs.access import OrgAccess
 from orgs.models import Membership, Organization
 from orgs.selectors import parse_stored
 from usage.models import HourlyRollup, KeyDayRollup, RequestLog
-from usage.selectors import PeriodWindow, money, period_window
+from usage.selectors import PeriodWindow, money, org_period_spend, period_window
 
 TOP_MODELS = 5
 LATEST_ERRORS = 5
@@ -156,10 +156,7 @@ def org_overview(access: OrgAccess, *, zone: tzinfo, now: datetime | None = None
     models.sort(key=lambda usage: (-usage.requests, usage.model))
 
     window = period_window(budgets.period.value, now)
-    spend_rows = KeyDayRollup.objects.filter(organization=organization)
-    if window.start is not None:
-        spend_rows = spend_rows.filter(day__gte=window.start.date())
-    period_spend = spend_rows.aggregate(spend=Sum("cost"))["spend"]
+    period_spend = org_period_spend(organization, window)
 
     errors_since = now - LATEST_ERRORS_WITHIN
     latest_errors = list(
@@ -185,7 +182,7 @@ def org_overview(access: OrgAccess, *, zone: tzinfo, now: datetime | None = None
         cost=sum((usage.cost for usage in models), Decimal(0)),
         top_models=models[:TOP_MODELS],
         window=window,
-        period_spend=money(period_spend),
+        period_spend=period_spend,
         budget_enabled=budgets.enabled,
         budget_limit=Decimal(str(budgets.limit)) if budgets.limit is not None else None,
         latest_errors=latest_errors,

@@ -203,6 +203,13 @@ def _grouped(windows: dict[int, PeriodWindow]) -> dict[PeriodWindow, set[int]]:
     return groups
 
 
+def org_period_spend(organization: Organization, window: PeriodWindow) -> Decimal:
+    """The org's spend since its budget window started (all time for "total"), from the key-day
+    rollups: one query."""
+    rows = _since(KeyDayRollup.objects.filter(organization=organization), window, "day")
+    return money(rows.aggregate(spend=Sum("cost"))["spend"])
+
+
 def money(value) -> Decimal:
     """A summed cost as the tables keep it: SQLite sums decimals as floats, so back to 10 places
     (and no rows at all is 0)."""
