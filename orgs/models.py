@@ -231,7 +231,8 @@ class ProviderSecret(models.Model):
 
 class ApiCallWindow(models.Model):
     """How many admin API calls one credential made in one minute: one row per credential and
-    minute, counted up by an atomic upsert, so every worker process shares the limit."""
+    minute, counted up by an atomic upsert, so every worker process shares the limit. UNLOGGED on
+    PostgreSQL (migration 0008): no call waits for a counter to reach the disk."""
 
     # The credential's public id: `key_…` or `pat_…`.
     credential = models.CharField(max_length=64)
