@@ -17,12 +17,11 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from keys.models import KeyStatus, RetiredSecret, VirtualKey
-from orgs.models import Membership
-from prism_site.queries import only_row
+from orgs.models import ConfigVersion, Membership, Organization
+from prism_site.queries import ModelColumns, only_row, prepared_row
 
 SECRET_PREFIX = "sk-prism-"  # noqa: S105 - the public format marker, not a secret
 PUBLIC_ID_PREFIX = "key_"
@@ -129,7 +128,7 @@ def lookup(secret: str, *, now: datetime | None = None) -> KeyLookup:
     if not is_well_formed(secret):
         return KeyLookup(LookupResult.UNKNOWN)
     digest = hash_secret(secret)
-    key = only_row(_keys_with_creator().filter(secret_hash=digest))
+    key = _key_with_creator(digest)
     via_grace = False
     if key is None or not hmac.compare_digest(key.secret_hash, digest):
         retired = only_row(
@@ -150,41 +149,62 @@ def lookup(secret: str, *, now: datetime | None = None) -> KeyLookup:
     return KeyLookup(LookupResult.OK, key, via_grace=via_grace)
 
 
-@functools.cache
-def _keys_with_creator():
-    """Keys with what the admin API needs next in the same query: the org with its config
-    version in force, the creator, and the creator's membership in the org (id and role).
+_KEY = ModelColumns(VirtualKey, "k")
+_ORGANIZATION = ModelColumns(Organization, "o")
+_VERSION = ModelColumns(ConfigVersion, "v")
+_CREATOR = ModelColumns(VirtualKey._meta.get_field("created_by").related_model, "u")
+_CREATOR_MEMBERSHIP = ModelColumns(Membership, "m")
 
-    Built once: resolving the subqueries costs more than running them, and `filter()` clones it,
-    so the shared queryset itself is never evaluated."""
-    creator = Membership.objects.filter(
-        user_id=OuterRef("created_by_id"), organization_id=OuterRef("organization_id")
+
+@functools.cache
+def _key_sql() -> str:
+    return (
+        f"SELECT {_KEY.select}, {_ORGANIZATION.select}, {_VERSION.select}, {_CREATOR.select}, "  # noqa: S608 - our own names
+        f"{_CREATOR_MEMBERSHIP.select} FROM {_KEY.table} "
+        f"JOIN {_ORGANIZATION.table} "
+        f"ON {_ORGANIZATION.column('id')} = {_KEY.column('organization')} "
+        f"LEFT JOIN {_VERSION.table} "
+        f"ON {_VERSION.column('id')} = {_ORGANIZATION.column('config_version')} "
+        f"LEFT JOIN {_CREATOR.table} ON {_CREATOR.column('id')} = {_KEY.column('created_by')} "
+        f"LEFT JOIN {_CREATOR_MEMBERSHIP.table} "
+        f"ON {_CREATOR_MEMBERSHIP.column('user')} = {_KEY.column('created_by')} "
+        f"AND {_CREATOR_MEMBERSHIP.column('organization')} = {_KEY.column('organization')} "
+        f"WHERE {_KEY.column('secret_hash')} = %s"
     )
-    return VirtualKey.objects.select_related("organization__config_version", "created_by").annotate(
-        creator_membership_id=Subquery(creator.values("pk")[:1]),
-        creator_role=Subquery(creator.values("role")[:1]),
+
+
+def _key_with_creator(digest: str) -> VirtualKey | None:
+    """The key of a secret's hash with what the admin API needs next: the org with its config
+    version in force, the creator, and the creator's membership in the org (None once they
+    left). Written out: it runs on every admin API call by key, see `ModelColumns`."""
+    row = prepared_row(_key_sql(), [digest])
+    if row is None:
+        return None
+    columns = [_KEY, _ORGANIZATION, _VERSION, _CREATOR, _CREATOR_MEMBERSHIP]
+    starts = [sum(len(before) for before in columns[:index]) for index in range(len(columns))]
+    key, organization, version, creator, membership = (
+        model.instance(row, start) for model, start in zip(columns, starts, strict=True)
     )
+    organization.config_version = version
+    key.organization = organization
+    key.created_by = creator
+    if membership is not None:
+        membership.user = creator
+        membership.organization = organization
+    key.creator_membership = membership
+    return key
 
 
 def key_creator_membership(key: VirtualKey) -> Membership | None:
     """The key's creator's membership in the key's org now (None once they left, or their
-    account is gone), with the creator and the org: from what `lookup` loaded along with the key
-    (its other fields load if read), or one query for a key found another way."""
+    account is gone), with the creator and the org: from what `lookup` loaded along with the key,
+    or one query for a key found another way."""
     if key.created_by_id is None:
         return None
-    if not hasattr(key, "creator_membership_id"):
-        return only_row(
-            Membership.objects.select_related("user", "organization__config_version").filter(
-                user_id=key.created_by_id, organization_id=key.organization_id
-            )
+    if hasattr(key, "creator_membership"):
+        return key.creator_membership
+    return only_row(
+        Membership.objects.select_related("user", "organization__config_version").filter(
+            user_id=key.created_by_id, organization_id=key.organization_id
         )
-    if key.creator_membership_id is None:
-        return None
-    membership = Membership.from_db(
-        Membership.objects.db,
-        ["id", "user_id", "organization_id", "role"],
-        [key.creator_membership_id, key.created_by_id, key.organization_id, key.creator_role],
     )
-    membership.user = key.created_by
-    membership.organization = key.organization
-    return membership

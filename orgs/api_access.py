@@ -4,16 +4,17 @@ The credential is checked in `members.api_auth` (it knows keys and personal acce
 it resolves to lives here, low enough for every app's router to use without importing members.
 """
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from orgs.access import OrgAccess
-from orgs.models import Membership, Organization
+from orgs.models import ConfigVersion, Membership, Organization
 from orgs.roles import Capability
 from prism_site.actor import Actor
 from prism_site.error_responses import NOT_FOUND
 from prism_site.errors import NotFound, Refused
-from prism_site.queries import only_row
+from prism_site.queries import ModelColumns, prepared_row
 
 
 @dataclass(frozen=True)
@@ -78,11 +79,33 @@ def api_organization(
         ) from None
 
 
+_MEMBERSHIP = ModelColumns(Membership, "m")
+_ORGANIZATION = ModelColumns(Organization, "o")
+_VERSION = ModelColumns(ConfigVersion, "v")
+
+
+@functools.cache
+def _membership_sql() -> str:
+    return (
+        f"SELECT {_MEMBERSHIP.select}, {_ORGANIZATION.select}, {_VERSION.select} "  # noqa: S608 - our own names
+        f"FROM {_MEMBERSHIP.table} "
+        f"JOIN {_ORGANIZATION.table} "
+        f"ON {_ORGANIZATION.column('id')} = {_MEMBERSHIP.column('organization')} "
+        f"LEFT JOIN {_VERSION.table} "
+        f"ON {_VERSION.column('id')} = {_ORGANIZATION.column('config_version')} "
+        f"WHERE {_ORGANIZATION.column('slug')} = %s AND {_MEMBERSHIP.column('user')} = %s"
+    )
+
+
 def api_membership(user, slug: str) -> Membership | None:
     """`user`'s membership in the org `slug`, with the org and its config version in force: one
-    query for everything a route needs to decide and, for the config read, to answer."""
-    return only_row(
-        Membership.objects.select_related("organization__config_version").filter(
-            user=user, organization__slug=slug
-        )
-    )
+    query for everything a route needs to decide and, for the config read, to answer (written
+    out: it runs on every admin API call by token, see `ModelColumns`)."""
+    row = prepared_row(_membership_sql(), [slug, user.pk])
+    if row is None:
+        return None
+    membership = _MEMBERSHIP.instance(row, 0)
+    organization = _ORGANIZATION.instance(row, len(_MEMBERSHIP))
+    organization.config_version = _VERSION.instance(row, len(_MEMBERSHIP) + len(_ORGANIZATION))
+    membership.organization = organization
+    return membership

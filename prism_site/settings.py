@@ -108,6 +108,14 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# The lookups every admin API call makes (its credential, the caller's membership) run as
+# server-side prepared statements on PostgreSQL (`prism_site.queries.prepared_row`): planning a
+# five-table join cost more than running it. Everything else keeps Django's client-side binding,
+# which never prepares. Set DATABASE_PREPARED_LOOKUPS=0 behind a connection pooler that cannot
+# keep prepared statements (PgBouncer in transaction mode before 1.21).
+DATABASE_PREPARED_LOOKUPS = env_bool("DATABASE_PREPARED_LOOKUPS", True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_PREPARED_LOOKUPS:
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a competing writer instead of failing at once with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20

@@ -6,7 +6,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from keys.secrets import lookup
+from members.access_tokens import token_lookup
 from orgs.access import OrgAccess
+from orgs.api_access import api_membership
 from orgs.models import Membership
 from orgs.permissions import organization_permissions
 from tests.api.conftest import call
@@ -75,3 +78,43 @@ def test_an_old_secret_in_its_grace_reads_with_its_creators_role(api_world):
             {"config": {"caching": {"ttl_seconds": 60}}},
         )
         assert changed.status_code == 200, changed.content
+
+
+def field_values(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.fields}
+
+
+def test_the_hand_written_lookups_load_what_the_orm_loads(api_world):
+    # The credential and membership lookups of every call are written out (prism_site.queries);
+    # every field they load, JSON, dates and all, is the value the ORM reads for the same row.
+    owner_key = lookup(api_world.credentials["owner_key"])
+    token = token_lookup(api_world.credentials["member_token"])
+    membership = api_membership(token.token.user, api_world.acme_slug)
+    loaded = [
+        owner_key.key,
+        owner_key.key.organization,
+        owner_key.key.organization.config_version,
+        owner_key.key.created_by,
+        owner_key.key.creator_membership,
+        token.token,
+        token.token.user,
+        membership,
+        membership.organization,
+        membership.organization.config_version,
+    ]
+    for instance in loaded:
+        assert instance is not None
+        assert field_values(instance) == field_values(type(instance).objects.get(pk=instance.pk))
+    assert owner_key.key.creator_membership.role == "owner"
+    assert membership.role == "member"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL")
+def test_the_lookups_of_every_call_are_prepared_statements_on_postgresql(api_world):
+    for caller in ("member_token", "owner_key"):
+        config_read_queries(api_world, caller)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = " ".join(statement for (statement,) in cursor.fetchall())
+    for table in ("members_personalaccesstoken", "keys_virtualkey", "members_membership"):
+        assert f'FROM "{table}"' in prepared, prepared
