@@ -98,3 +98,26 @@ def json_path(loc: Iterable[str | int]) -> str:
         else:
             path += f".{step}" if path else str(step)
     return path
+
+
+class ApiMethodNotAllowedMiddleware:
+    """A method a /v1/ route does not declare gets the envelope too: django-ninja answers it
+    with a plain-text 405 of its own, which a client parsing `error` would choke on."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code != 405 or not request.path.startswith("/v1/"):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        allowed = response.get("Allow", "")
+        answer = error_json(
+            405,
+            code="method_not_allowed",
+            message=f"{request.method} is not a method of {request.path}; it takes {allowed}.",
+        )
+        answer["Allow"] = allowed
+        return answer

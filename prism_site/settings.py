@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "prism_site.timezones.ViewerTimeZoneMiddleware",
     "prism_site.middleware.HtmxMessagesMiddleware",
     "prism_site.error_responses.DomainErrorMiddleware",
+    "prism_site.api_errors.ApiMethodNotAllowedMiddleware",
 ]
 
 ROOT_URLCONF = "prism_site.urls"

@@ -248,6 +248,20 @@ def test_a_new_minute_starts_a_new_count_and_clears_the_old(api_world, settings)
     assert ApiCallWindow.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [("DELETE", "/v1/orgs", "POST, GET"), ("POST", "/v1/orgs/acme/config", "PATCH, GET, PUT")],
+)
+def test_a_method_a_route_does_not_take_gets_the_envelope_and_allow(
+    api_world, method, path, allowed
+):
+    response = call(method, path, api_world.credentials["owner_token"])
+    assert response.status_code == 405
+    assert set(response["Allow"].split(", ")) == set(allowed.split(", "))
+    error = error_of(response)
+    assert error["code"] == "method_not_allowed" and method in error["message"]
+
+
 # -- The reference -------------------------------------------------------------------------------
 
 
