@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from keys import secrets
@@ -272,3 +272,18 @@ def key_revoke(*, key: VirtualKey, actor: Actor, now: datetime | None = None) ->
         details={"key_id": key.public_id},
     )
     return key
+
+
+# An admin API call moves its key's `last_used_at` at most this often: one narrow UPDATE a
+# minute, as gateway traffic does (usage.services), not a write on every call.
+LAST_USED_STEP = timedelta(minutes=1)
+
+
+def key_mark_used(key: VirtualKey, *, now: datetime | None = None) -> None:
+    """Record that `key` was just used on the admin API, so the key list shows it in use."""
+    now = now or timezone.now()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_STEP:
+        VirtualKey.objects.filter(pk=key.pk).filter(
+            models.Q(last_used_at__isnull=True) | models.Q(last_used_at__lt=now - LAST_USED_STEP)
+        ).update(last_used_at=now)
+        key.last_used_at = now

@@ -24,6 +24,7 @@ from ninja.security import HttpBearer
 
 from keys.models import Scope
 from keys.secrets import SECRET_PREFIX, key_creator_membership, lookup
+from keys.services import key_mark_used
 from members import services
 from members.access_tokens import TOKEN_PREFIX, token_lookup, token_mark_used
 from members.models import Invitation
@@ -94,6 +95,7 @@ def _key_caller(request, secret: str, now) -> ApiCaller:
             "current Admin or Owner.",
             credential_id=key_id,
         )
+    key_mark_used(key, now=now)
     return ApiCaller(
         user=creator_membership.user,
         organization=creator_membership.organization,

@@ -233,3 +233,16 @@ def test_the_purge_command_deletes_what_has_expired(api_world):
     call_command("admin_api_purge", stdout=out)
     assert "Deleted 0 expired idempotency answers" in out.getvalue()
     assert IdempotentRequest.objects.filter(idempotency_key="kept").exists()
+
+
+def test_a_call_with_a_key_shows_it_in_use_moving_last_used_at_once_a_minute(api_world):
+    key = VirtualKey.objects.get(public_id=api_world.keys["admin_key"])
+    VirtualKey.objects.filter(pk=key.pk).update(last_used_at=None)
+    assert call("GET", keys_path(api_world), api_world.credentials["admin_key"]).status_code == 200
+    first = VirtualKey.objects.get(pk=key.pk).last_used_at
+    assert first is not None and timezone.now() - first < timedelta(minutes=1)
+    call("GET", keys_path(api_world), api_world.credentials["admin_key"])
+    assert VirtualKey.objects.get(pk=key.pk).last_used_at == first  # within the minute: no write
+    VirtualKey.objects.filter(pk=key.pk).update(last_used_at=first - timedelta(minutes=5))
+    call("GET", keys_path(api_world), api_world.credentials["admin_key"])
+    assert VirtualKey.objects.get(pk=key.pk).last_used_at > first
