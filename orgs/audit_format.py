@@ -159,18 +159,18 @@ def _number(value) -> str:
 
 def money(value) -> str:
     """USD with at least two decimals and no fewer than the amount has: 0.005 stays 0.005."""
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return str(value)
-    places = max(2, -amount.normalize().as_tuple().exponent)
-    return f"${amount:,.{places}f} USD"
+    amount = Decimal(str(value))
+    exponent = amount.normalize().as_tuple().exponent
+    if not amount.is_finite() or not -12 <= exponent <= 15:
+        # A stored value no longer passing the schema (1e999, NaN): shown as it is.
+        return f"{value} USD"
+    return f"${amount:,.{max(2, -exponent)}f} USD"
 
 
 def duration(seconds: float) -> str:
     """45 → "45 s", 90 → "1 min 30 s", 3600 → "1 h", 86400 → "1 day"."""
     seconds = round(seconds, 3)
-    if seconds < 60:
+    if seconds < 60 or seconds >= 10**9:
         return f"{_number(seconds)} s"
     parts = []
     days, rest = divmod(int(seconds), 86400)
@@ -225,8 +225,17 @@ def _text(value: str) -> Shown:
 
 
 def shown(value: Any, name: str = "", *, zone: tzinfo | None = None) -> Shown:
-    """A value typed by what it is and by its field's name (`limit`, `ttl_seconds`, `role` …)."""
-    name = name.rsplit(".", 1)[-1]
+    """A value typed by what it is and by its field's name (`limit`, `ttl_seconds`, `role` …).
+
+    Never fails: a value its type cannot format (a stored number out of every range) reads as
+    text."""
+    try:
+        return _shown(value, name.rsplit(".", 1)[-1], zone)
+    except (ArithmeticError, ValueError, TypeError):
+        return _text(str(value))
+
+
+def _shown(value: Any, name: str, zone: tzinfo | None) -> Shown:
     if hasattr(value, "masked"):
         # A stored provider secret: only its mask ("sk-…abcd") was ever kept in a version.
         return Shown("secret", str(value.masked))

@@ -293,3 +293,21 @@ def test_the_actor_names_the_key_or_token_it_came_through():
     assert through_token.via == "token pat_x"
     assert [str(line) for line in through_token.lines] == ["Key: k"]
     assert entry(event("organization.create", actor_email=""), UTC).actor == "system"
+
+
+@pytest.mark.parametrize(
+    ("value", "name"),
+    [
+        ("1e999999", "limit"),
+        (float("inf"), "limit"),
+        ("NaN", "budget_limit"),
+        (float("nan"), "ttl_seconds"),
+        (float("inf"), "backoff_ms"),
+        (10**30, "ttl_seconds"),
+        ({"odd": [1, {"deep": None}]}, "routing"),
+    ],
+)
+def test_a_stored_value_out_of_every_range_still_reads(value, name):
+    """Stored documents may hold values that no longer pass the schema: they read, never fail."""
+    result = shown(value, name)
+    assert result.text and len(result.text) <= 48
