@@ -72,6 +72,8 @@ _REQUEST_RATES = {"rpm", "per_key_rpm", "rate_limit_rpm"}
 _TOKEN_RATES = {"tpm", "per_key_tpm", "rate_limit_tpm"}
 _FRACTIONS = {"alert_thresholds"}
 _ROLES = {"role"}
+# What an empty list means where it does not mean nothing (a key's models: all of the org's).
+_EMPTY_MEANS = {"allowed_models": "all the org's models", "allowed_ips": "any address"}
 _GRACE = {"none": "no grace: stopped at once", "1h": "1 hour", "24h": "24 hours", "7d": "7 days"}
 # A detail under one of these names is a credential whatever it holds; `token_id` and `key_id`
 # are public ids and read as they are.
@@ -241,13 +243,13 @@ def _shown(value: Any, name: str, zone: tzinfo | None) -> Shown:
         return Shown("secret", str(value.masked))
     if _is_secret_name(name) and value not in (None, "", "changed"):
         return Shown("secret", HIDDEN)
-    if value is None:
+    if value is None or value == "":
         return Shown("none", "none")
     if isinstance(value, bool):
         return Shown("on", "on") if value else Shown("off", "off")
     if isinstance(value, (list, tuple)):
         if not value:
-            return Shown("list", "empty")
+            return Shown("list", _EMPTY_MEANS.get(name, "empty"))
         items = tuple(
             Shown("number", _percent(item))
             if name in _FRACTIONS and isinstance(item, (int, float)) and not isinstance(item, bool)
@@ -333,7 +335,7 @@ def _change(name: str, value: dict, zone: tzinfo) -> Line:
     )
 
 
-def _detail_lines(action: str, details: dict, zone: tzinfo) -> list[Line]:
+def _detail_lines(action: str, details: dict, zone: tzinfo, target: str = "") -> list[Line]:
     """One line a detail: `{"from", "to"}` pairs read before → after, the rest as facts."""
     details = {key: value for key, value in details.items() if key not in _NOT_LINES}
     if set(details) == {"from", "to"}:
@@ -353,9 +355,21 @@ def _detail_lines(action: str, details: dict, zone: tzinfo) -> list[Line]:
             lines.append(_change(key, value, zone))
         elif key == "metadata" and value == "changed":
             lines.append(Line(field_label(key), after=Shown("text", "changed (not recorded)")))
+        elif key == "key_id" and value and value in target:
+            continue  # the target names the key already: "billing (key_…)"
         else:
-            lines.append(Line(field_label(key), after=shown(value, key, zone=zone)))
+            fact = shown(value, key, zone=zone)
+            if not _is_empty(fact):
+                lines.append(Line(field_label(key), after=fact))
     return lines
+
+
+def _is_empty(value: Shown) -> bool:
+    """A fact that says nothing (a key created with no expiry, no IP list): left out, so an
+    entry lists what was set. Changes to or from nothing are always shown."""
+    if value.kind == "list":
+        return not value.items
+    return value.kind == "none" or not value.text
 
 
 def config_lines(changes, zone: tzinfo | None = None) -> list[Line]:
@@ -386,7 +400,7 @@ def entry(event, zone: tzinfo, *, config_changes=None) -> Entry:
         if not config_changes:
             lines.insert(0, Line("Changes", after=Shown("none", "none")))
     else:
-        lines = _detail_lines(event.action, details, zone)
+        lines = _detail_lines(event.action, details, zone, event.target or "")
     return Entry(
         event=event,
         action_label=action_label(event.action),

@@ -50,7 +50,9 @@ def shown(value: Shown):
 @register.simple_tag
 def change_line(line: Line):
     """`label: before → after`, `label: added …`, `label: removed (was …)` or `label: value`."""
-    label = format_html('<span class="change-field">{}</span>:', line.label)
+    # A config path (budgets.limit) reads in monospace; a field's words (Role) do not.
+    kind = "change-field path" if "." in line.label and " " not in line.label else "change-field"
+    label = format_html('<span class="{}">{}</span>:', kind, line.label)
     if line.note == "removed":
         return format_html(
             '{} removed <span class="muted">(was {})</span>', label, _value(line.before)

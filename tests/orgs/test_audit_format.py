@@ -44,7 +44,9 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
         ("admin", "role", "role", "Admin"),
         (12000, "max_entries", "number", "12,000"),
         ("weighted", "strategy", "text", "weighted"),
-        ([], "allowed_models", "list", "empty"),
+        ([], "allowed_models", "list", "all the org's models"),
+        ([], "ip_acl.deny", "list", "empty"),
+        ("", "budget_period", "none", "none"),
     ],
 )
 def test_each_value_type_reads_as_a_person_would(value, name, kind, text):
@@ -190,11 +192,8 @@ ACTIONS = [
             "Key: key_abc",
             "Name: billing-service",
             "Scopes: gateway",
-            "Expires: none",
             "Rate limit (requests): 600 requests/min",
-            "Rate limit (tokens): none",
             "Allowed models: gpt-4o",
-            "Allowed IPs: empty",
             "Budget: $25.00 USD",
             "Budget period: monthly",
         ],
@@ -285,6 +284,13 @@ def test_an_entry_of_unknown_shape_still_reads():
         "From ip: 10.0.0.1",
     ]
     assert lines_of("test.odd", ["not", "a", "dict"]) == ["Details: not, a, dict"]
+    assert lines_of("test.quiet", {"nothing": None, "blank": "", "no_items": []}) == []
+
+
+def test_the_key_is_named_once():
+    """A key's entries name it in the target; its id is not repeated as a line."""
+    named = event("key.revoke", {"key_id": "key_abc"}, target="billing (key_abc)")
+    assert entry(named, UTC).lines == []
 
 
 def test_the_actor_names_the_key_or_token_it_came_through():
