@@ -5,6 +5,7 @@ secrets are compared by reference and shown only by their masks.
 """
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from orgs.config_schema import SECTIONS, OrgConfig
@@ -16,6 +17,9 @@ class Change:
     kind: str  # "added", "removed" or "changed"
     before: str = ""
     after: str = ""
+    # The values themselves (a list as a tuple, a secret as its mask), for typed display.
+    old: Any = dataclass_field(default=None, compare=False)
+    new: Any = dataclass_field(default=None, compare=False)
 
     def __str__(self) -> str:
         if self.kind == "added":
@@ -122,11 +126,20 @@ def document_changes(before: Any, after: Any) -> list[Change]:
         _flatten(after.get(section, {}), section, new)
         for path in [*new, *(path for path in old if path not in new)]:
             if path not in old:
-                changes.append(Change(path, "added", after=display(new[path])))
+                changes.append(Change(path, "added", after=display(new[path]), new=new[path]))
             elif path not in new:
-                changes.append(Change(path, "removed", before=display(old[path])))
+                changes.append(Change(path, "removed", before=display(old[path]), old=old[path]))
             elif old[path] != new[path] or type(old[path]) is not type(new[path]):
-                changes.append(Change(path, "changed", display(old[path]), display(new[path])))
+                changes.append(
+                    Change(
+                        path,
+                        "changed",
+                        display(old[path]),
+                        display(new[path]),
+                        old=old[path],
+                        new=new[path],
+                    )
+                )
     return changes
 
 
@@ -136,22 +149,42 @@ def _provider_changes(before: list[dict], after: list[dict]) -> list[Change]:
     changes: list[Change] = []
     for name, provider in new.items():
         if name not in old:
-            changes.append(Change(f"providers.{name}", "added", after=_provider_summary(provider)))
+            summary = _provider_summary(provider)
+            changes.append(Change(f"providers.{name}", "added", after=summary, new=summary))
             continue
         old_fields, new_fields = _provider_fields(old[name]), _provider_fields(provider)
         for field in [*new_fields, *(f for f in old_fields if f not in new_fields)]:
             was, now = old_fields.get(field), new_fields.get(field)
             if was == now:
                 continue
-            after_text = display(now)
             if isinstance(was, _Secret) and isinstance(now, _Secret) and was.masked == now.masked:
-                after_text += " (replaced)"
-            changes.append(Change(f"providers.{name}.{field}", "changed", display(was), after_text))
-    changes += [Change(f"providers.{name}", "removed") for name in old if name not in new]
+                now = _Secret(now.secret_id, f"{now.masked} (replaced)")
+            changes.append(
+                Change(
+                    f"providers.{name}.{field}",
+                    "changed",
+                    display(was),
+                    display(now),
+                    old=was,
+                    new=now,
+                )
+            )
+    changes += [
+        Change(f"providers.{name}", "removed", old=_provider_summary(old[name]))
+        for name in old
+        if name not in new
+    ]
     kept_old = [name for name in old if name in new]
     kept_new = [name for name in new if name in old]
     if kept_old != kept_new:
         changes.append(
-            Change("providers (order)", "changed", ", ".join(kept_old), ", ".join(kept_new))
+            Change(
+                "providers (order)",
+                "changed",
+                ", ".join(kept_old),
+                ", ".join(kept_new),
+                old=tuple(kept_old),
+                new=tuple(kept_new),
+            )
         )
     return changes

@@ -2,6 +2,7 @@
 
 import json
 import re
+from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -16,6 +17,7 @@ from orgs.config_schema import (
     visible_text,
 )
 from prism_site.addresses import normalize_email
+from prism_site.timezones import zone_label
 
 
 class OrganizationNameForm(forms.Form):
@@ -573,3 +575,102 @@ class BillingForm(forms.Form):
 
     def clean_billing_email(self):
         return normalize_email(self.cleaned_data["billing_email"])
+
+
+# -- Audit log filters ---------------------------------------------------------------------------
+
+# Public id prefixes of API keys (keys/secrets.py) and personal access tokens
+# (members/access_tokens.py), which sit above this app.
+KEY_ID_PREFIX = "key_"
+TOKEN_ID_PREFIX = "pat_"  # noqa: S105 (a public id prefix, not a secret)
+DATE_INPUT_FORMAT = "%Y-%m-%d"
+# Far from datetime's limits, so no zone's offset or the day after carries a day past them.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 9000
+
+
+def _date_field(label: str, name: str, help_text: str) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=False,
+        help_text=help_text,
+        input_formats=[DATE_INPUT_FORMAT],
+        error_messages={"invalid": f"{name}: enter a date as YYYY-MM-DD, e.g. 2026-03-01."},
+        widget=forms.DateInput(attrs={"type": "date"}, format=DATE_INPUT_FORMAT),
+    )
+
+
+class AuditFilterForm(forms.Form):
+    """The audit log's filters: a GET form, so a filtered log is a URL to share. Days are whole
+    days of the viewer's zone, both ends included."""
+
+    actor = forms.CharField(
+        label="Actor",
+        required=False,
+        max_length=254,
+        help_text="A member's email, an API key id (key_…) or a token id (pat_…).",
+    )
+    action = forms.ChoiceField(
+        label="Action",
+        required=False,
+        error_messages={"invalid_choice": "action: pick one of the listed actions."},
+    )
+
+    def __init__(self, data=None, *, zone, action_labels: dict[str, str]):
+        super().__init__(data)
+        self.zone = zone
+        self.fields["action"].choices = [("", "All actions"), *action_labels.items()]
+        zone_name = zone_label(zone)
+        self.fields["from"] = _date_field("From", "from", f"First day, in {zone_name}.")
+        self.fields["to"] = _date_field("To", "to", f"Last day (included), in {zone_name}.")
+
+    def clean_actor(self) -> dict[str, str]:
+        actor = self.cleaned_data["actor"].strip()
+        if not actor:
+            return {}
+        if actor.startswith(KEY_ID_PREFIX):
+            return {"api_key_id": actor}
+        if actor.startswith(TOKEN_ID_PREFIX):
+            return {"token_id": actor}
+        if "@" in actor and " " not in actor:
+            return {"actor_email": normalize_email(actor)}
+        raise forms.ValidationError(
+            "actor: enter a member's email, an API key id (key_…) or a token id (pat_…)."
+        )
+
+    def _clean_day(self, name: str):
+        day = self.cleaned_data[name]
+        if day is not None and not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+            raise forms.ValidationError(
+                f"{name}: pick a day between the years {EARLIEST_YEAR} and {LATEST_YEAR}."
+            )
+        return day
+
+    def clean_from(self):
+        return self._clean_day("from")
+
+    def clean_to(self):
+        return self._clean_day("to")
+
+    def clean(self):
+        cleaned = super().clean()
+        first, last = cleaned.get("from"), cleaned.get("to")
+        if first and last and last < first:
+            self.add_error("to", "to: must be on or after from; pick a later day or clear it.")
+        return cleaned
+
+    def _start_of(self, day):
+        return datetime.combine(day, time.min).replace(tzinfo=self.zone)
+
+    def audit_filter(self) -> dict:
+        """The valid form as `AuditFilter` arguments (times as instants)."""
+        data = self.cleaned_data
+        return {
+            **data["actor"],
+            "action": data["action"],
+            "since": self._start_of(data["from"]) if data["from"] else None,
+            "until": self._start_of(data["to"] + timedelta(days=1)) if data["to"] else None,
+        }
+
+    @property
+    def chosen(self) -> bool:
+        return any(self.data.get(name) for name in ("actor", "action", "from", "to"))

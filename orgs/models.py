@@ -138,9 +138,21 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        # The log's order (newest first), read from the position of a page on.
+        # The log's order (newest first), read from the position of a page on; each filter of
+        # the page (action, actor's email, key) has its own, so a filtered page reads only the
+        # rows it shows however long the log.
         indexes = [
-            models.Index(fields=["organization", "-created_at", "-id"], name="audit_org_newest")
+            models.Index(fields=["organization", "-created_at", "-id"], name="audit_org_newest"),
+            models.Index(
+                fields=["organization", "action", "-created_at", "-id"], name="audit_org_action"
+            ),
+            models.Index(
+                fields=["organization", "actor_email", "-created_at", "-id"],
+                name="audit_org_actor",
+            ),
+            models.Index(
+                fields=["organization", "api_key_id", "-created_at", "-id"], name="audit_org_key"
+            ),
         ]
 
     def __str__(self):

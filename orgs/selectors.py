@@ -1,10 +1,12 @@
 """Reads shared by org pages and the API: the org row lock, audit log pages, the org config and
 its history."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from django.db.models import F, Subquery
 
+from orgs.audit_format import Line, config_lines
 from orgs.config_diff import Change, document_changes
 from orgs.config_schema import ConfigError, OrgConfig, StoredSecret, read_stored
 from orgs.models import AuditEvent, ConfigVersion, Membership, Organization, ProviderSecret
@@ -42,11 +44,77 @@ def user_organizations_page(user, *, search: str = "", cursor: str | None = None
     return ORGANIZATIONS_ORDER.page(memberships, cursor, size=ORGANIZATIONS_PAGE_SIZE)
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the audit log is narrowed to; every part optional. `since` is inclusive, `until`
+    exclusive. An actor is one of an email, an API key's id or a personal access token's id."""
+
+    actor_email: str = ""
+    api_key_id: str = ""
+    token_id: str = ""
+    action: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def audit_events(organization: Organization, audit_filter: AuditFilter | None = None):
+    """The org's events matching the filter, unordered. Each filter but the token's has an
+    index led by (organization, that column) and followed by the log's order (migration 0009)."""
+    events = AuditEvent.objects.filter(organization=organization)
+    if audit_filter is None:
+        return events
+    if audit_filter.actor_email:
+        events = events.filter(actor_email=audit_filter.actor_email)
+    if audit_filter.api_key_id:
+        events = events.filter(api_key_id=audit_filter.api_key_id)
+    if audit_filter.token_id:
+        # Tokens are rare actors (org-wide automation uses keys): no index of their own.
+        events = events.filter(details__token_id=audit_filter.token_id)
+    if audit_filter.action:
+        events = events.filter(action=audit_filter.action)
+    if audit_filter.since is not None:
+        events = events.filter(created_at__gte=audit_filter.since)
+    if audit_filter.until is not None:
+        events = events.filter(created_at__lt=audit_filter.until)
+    return events
+
+
 def audit_page(
-    organization: Organization, *, cursor: str | None, size: int = AUDIT_PAGE_SIZE
+    organization: Organization,
+    *,
+    cursor: str | None,
+    size: int = AUDIT_PAGE_SIZE,
+    audit_filter: AuditFilter | None = None,
 ) -> Page:
-    """Newest first, by keyset: a page's cost does not grow with the log."""
-    return AUDIT_ORDER.page(AuditEvent.objects.filter(organization=organization), cursor, size=size)
+    """Newest first, by keyset: a page's cost does not grow with the log, and events written
+    while someone pages only ever join the top, never shift the pages after it."""
+    return AUDIT_ORDER.page(audit_events(organization, audit_filter), cursor, size=size)
+
+
+CONFIG_ACTIONS = ("config.update", "config.restore")
+
+
+def audit_config_changes(organization: Organization, events) -> dict[int, list[Change]]:
+    """Each config event's changes (before → after per path) by event id, read from the
+    versions it made and the ones before them in one query: the event records paths only."""
+    numbers = {}
+    for event in events:
+        version = event.details.get("version") if isinstance(event.details, dict) else None
+        if event.action in CONFIG_ACTIONS and isinstance(version, int) and version > 0:
+            numbers[event.pk] = version
+    if not numbers:
+        return {}
+    wanted = {*numbers.values(), *(number - 1 for number in numbers.values())}
+    documents = dict(
+        ConfigVersion.objects.filter(organization=organization, number__in=wanted).values_list(
+            "number", "document"
+        )
+    )
+    return {
+        event_id: document_changes(documents.get(number - 1), documents[number])
+        for event_id, number in numbers.items()
+        if number in documents
+    }
 
 
 # -- Org config ------------------------------------------------------------------------------
@@ -72,6 +140,11 @@ class CurrentConfig:
 class HistoryEntry:
     version: ConfigVersion
     changes: list[Change]
+
+    @property
+    def lines(self) -> list[Line]:
+        """The changes typed for reading (`budgets.limit: $100.00 USD → $500.00 USD`)."""
+        return config_lines(self.changes)
 
 
 def parse_stored(document: dict) -> OrgConfig:
@@ -144,29 +217,31 @@ def config_versions_page(
 
 
 def config_history(
-    organization: Organization, *, before: int | None = None, size: int = HISTORY_PAGE_SIZE
-) -> tuple[list[HistoryEntry], int | None]:
-    """Newest first, each with its changes against the version before it; one query a page."""
-    versions = ConfigVersion.objects.filter(organization=organization).select_related("author")
-    if before is not None:
-        versions = versions.filter(number__lt=before)
-    # One extra row gives the previous document of the page's last entry.
-    rows = list(versions.order_by("-number")[: size + 1])
-    entries = []
-    for index, version in enumerate(rows[:size]):
-        previous = rows[index + 1] if index + 1 < len(rows) else None
-        if previous is not None and previous.number != version.number - 1:
-            previous = None
-        entries.append(
-            HistoryEntry(
-                version=version,
-                changes=document_changes(previous.document if previous else None, version.document)
-                if previous or version.number > 1
-                else [],
-            )
+    organization: Organization, *, cursor: str | None = None, size: int = HISTORY_PAGE_SIZE
+) -> Page:
+    """Newest first by keyset (the same order as the API's version list), each row a
+    `HistoryEntry` with its changes against the version before it; two queries a page."""
+    page = config_versions_page(organization, cursor=cursor, size=size)
+    wanted = {version.number - 1 for version in page.rows} - {
+        version.number for version in page.rows
+    }
+    previous = {version.number: version.document for version in page.rows}
+    if wanted - {0}:
+        previous.update(
+            ConfigVersion.objects.filter(
+                organization=organization, number__in=wanted - {0}
+            ).values_list("number", "document")
         )
-    next_before = rows[size - 1].number if len(rows) > size else None
-    return entries, next_before
+    entries = [
+        HistoryEntry(
+            version=version,
+            changes=document_changes(previous.get(version.number - 1), version.document)
+            if version.number > 1
+            else [],
+        )
+        for version in page.rows
+    ]
+    return replace(page, rows=entries)
 
 
 def provider_api_keys(

@@ -72,6 +72,7 @@ urlpatterns = [
                         name="config_restore",
                     ),
                     path("settings/audit/", views.audit_log, name="audit"),
+                    path("settings/audit/export.csv", views.audit_export, name="audit_export"),
                 ],
                 "orgs",
             )

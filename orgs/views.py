@@ -1,13 +1,15 @@
 """Organization pages: home, list, create, overview, Settings > Organization (general, config
 sections, providers, JSON, billing, history, danger zone) and the audit log."""
 
+import csv
 import json
+from datetime import UTC
 from functools import cached_property
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -15,13 +17,14 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from orgs import selectors, services
+from orgs import audit_format, selectors, services
 from orgs.access import OrgAccess, org_view
 from orgs.config_diff import document_changes
 from orgs.config_schema import ConfigInvalid, StoredSecret, masked_document
 from orgs.errors import ConfigConflict
 from orgs.forms import (
     SECTION_FORMS,
+    AuditFilterForm,
     BillingForm,
     ConfigDocumentForm,
     OrganizationDeleteForm,
@@ -33,6 +36,7 @@ from orgs.models import CONFIG_SECTION_LABELS, Membership
 from orgs.roles import Capability
 from prism_site.actor import Actor
 from prism_site.errors import NotFound, Refused
+from prism_site.timezones import zone_label
 
 
 @login_required
@@ -114,7 +118,7 @@ class SettingsPage:
 
     @cached_property
     def history(self):
-        return selectors.config_history(self.access.organization, size=HISTORY_ON_PAGE)[0]
+        return selectors.config_history(self.access.organization, size=HISTORY_ON_PAGE).rows
 
     @property
     def stored_masks(self) -> set[str]:
@@ -505,19 +509,14 @@ def config_document(request, access: OrgAccess):
 
 @org_view(Capability.VIEW_CONFIG)
 def config_history(request, access: OrgAccess):
-    try:
-        before = int(request.GET["before"]) if request.GET.get("before") else None
-    except ValueError:
-        before = None
-    entries, next_before = selectors.config_history(access.organization, before=before)
+    page = selectors.config_history(access.organization, cursor=request.GET.get("cursor"))
     return render(
         request,
         "orgs/config_history.html",
         {
             "page": SettingsPage(access),
-            "entries": entries,
-            "next_before": next_before,
-            "is_first_page": before is None,
+            "history": page,
+            "entries": page.rows,
             "section_labels": SECTION_LABELS,
         },
     )
@@ -530,15 +529,19 @@ def config_version(request, access: OrgAccess, number: int):
         raise NotFound(f"Version {number} is not a saved version of this config.")
     previous = selectors.config_version_get(access.organization, number - 1) if number > 1 else None
     config = selectors.parse_stored(version.document)
+    changes = (
+        document_changes(previous.document if previous else None, version.document)
+        if number > 1
+        else []
+    )
     return render(
         request,
         "orgs/config_version.html",
         {
             "page": SettingsPage(access),
             "version": version,
-            "changes": document_changes(previous.document if previous else None, version.document)
-            if number > 1
-            else [],
+            "changes": changes,
+            "lines": audit_format.config_lines(changes, request.time_zone),
             "masked_json": json.dumps(masked_document(config), indent=2, ensure_ascii=False),
             "section_labels": SECTION_LABELS,
         },
@@ -631,7 +634,125 @@ def organization_delete(request, access: OrgAccess):
     return redirect("home")
 
 
+# -- Audit log -----------------------------------------------------------------------------------
+
+# A batch of the export: its config events' versions are read in one query.
+AUDIT_EXPORT_BATCH = 500
+AUDIT_EXPORT_COLUMNS = (
+    "time_utc",
+    "time_local",
+    "actor",
+    "via",
+    "action",
+    "action_label",
+    "target",
+    "ip_address",
+    "changes",
+)
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _audit_form(request) -> AuditFilterForm:
+    return AuditFilterForm(
+        request.GET, zone=request.time_zone, action_labels=audit_format.ACTION_LABELS
+    )
+
+
+def _audit_entries(organization, events, zone) -> list[audit_format.Entry]:
+    """The events dressed for reading: one query reads every config event's versions."""
+    changes = selectors.audit_config_changes(organization, events)
+    return [
+        audit_format.entry(event, zone, config_changes=changes.get(event.pk)) for event in events
+    ]
+
+
 @org_view(Capability.VIEW_AUDIT)
 def audit_log(request, access: OrgAccess):
-    page = selectors.audit_page(access.organization, cursor=request.GET.get("cursor"))
-    return render(request, "orgs/audit.html", {"page": page, "events": page.rows})
+    form = _audit_form(request)
+    page = entries = None
+    if form.is_valid():
+        page = selectors.audit_page(
+            access.organization,
+            cursor=request.GET.get(selectors.AUDIT_ORDER.param),
+            audit_filter=selectors.AuditFilter(**form.audit_filter()),
+        )
+        entries = _audit_entries(access.organization, page.rows, request.time_zone)
+    context = {
+        "filters": form,
+        "page": page,
+        "entries": entries,
+        "filtered": form.chosen,
+        "time_zone_label": zone_label(request.time_zone),
+    }
+    # Bad filters still answer 200: htmx swaps only successful answers, and the table says
+    # which field to fix.
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "orgs/audit.html#audit-table", context)
+    return render(request, "orgs/audit.html", context)
+
+
+def _csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+class _Echo:
+    """A file that hands back what is written, so csv.writer makes one line at a time."""
+
+    def write(self, value):
+        return value
+
+
+@org_view(Capability.VIEW_AUDIT)
+def audit_export(request, access: OrgAccess):
+    """The filtered log as CSV, newest first, values as the page shows them, streamed."""
+    form = _audit_form(request)
+    if not form.is_valid():
+        context = {
+            "filters": form,
+            "page": None,
+            "entries": None,
+            "filtered": True,
+            "time_zone_label": zone_label(request.time_zone),
+        }
+        return render(request, "orgs/audit.html", context, status=400)
+    organization, zone = access.organization, request.time_zone
+    events = selectors.audit_events(
+        organization, selectors.AuditFilter(**form.audit_filter())
+    ).order_by(*selectors.AUDIT_ORDER.ordering)
+    writer = csv.writer(_Echo())
+
+    def rows(batch):
+        for entry in _audit_entries(organization, batch, zone):
+            event = entry.event
+            yield writer.writerow(
+                [
+                    _csv_cell(value)
+                    for value in (
+                        event.created_at.astimezone(UTC).isoformat(),
+                        audit_format.exact_time(event.created_at, zone),
+                        entry.actor,
+                        entry.via,
+                        event.action,
+                        entry.action_label,
+                        event.target,
+                        event.ip_address,
+                        entry.summary,
+                    )
+                ]
+            )
+
+    def lines():
+        yield writer.writerow(AUDIT_EXPORT_COLUMNS)
+        batch = []
+        for event in events.iterator(chunk_size=AUDIT_EXPORT_BATCH):
+            batch.append(event)
+            if len(batch) == AUDIT_EXPORT_BATCH:
+                yield from rows(batch)
+                batch = []
+        yield from rows(batch)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="prism-audit-{organization.slug}.csv"'
+    return response

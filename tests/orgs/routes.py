@@ -37,6 +37,7 @@ ROUTES = [
         data=lambda ctx: {"confirm_name": "wrong"},
     ),
     Route("orgs:audit", expect(LOGIN, 404, 403, 403, 200, 200)),
+    Route("orgs:audit_export", expect(LOGIN, 404, 403, 403, 200, 200)),
     Route("accounts:signup", expect(200, 302, 302, 302, 302, 302), kwargs=no_kwargs),
     Route("accounts:login", expect(200, 302, 302, 302, 302, 302), kwargs=no_kwargs),
     Route("accounts:logout", expect(302, 302, 302, 302, 302, 302), kwargs=no_kwargs, method="POST"),

@@ -13,6 +13,7 @@ from orgs.models import ConfigVersion
 from orgs.roles import Role
 from prism_site.actor import Actor
 from tests.factories import add_member, make_user
+from tests.orgs.reading import page_text
 
 HTMX = {"HX-Request": "true"}
 BUDGETS = {
@@ -483,8 +484,9 @@ def test_history_shows_the_changed_fields_and_restore_makes_a_new_equal_version(
     )
 
     history = client.get(reverse("orgs:config_history", args=[organization.slug]))
-    html = history.content.decode()
-    assert "budgets.limit: 250 → 400" in html and "budgets.enabled: false → true" in html
+    text = page_text(history.content.decode())
+    assert "budgets.limit: $250.00 USD → $400.00 USD" in text
+    assert "budgets.enabled: off → on" in text
 
     history_url = reverse("orgs:config_history", args=[organization.slug])
     response = client.post(
@@ -500,7 +502,7 @@ def test_history_shows_the_changed_fields_and_restore_makes_a_new_equal_version(
     )
     page = client.get(settings_url(organization)).content.decode()
     assert "Restored version 2 as version 4." in page
-    assert "Restored v2" in page and "budgets.limit: 400 → 250" in page
+    assert "Restored v2" in page and "budgets.limit: $400.00 USD → $250.00 USD" in page_text(page)
 
 
 def test_a_stale_restore_is_refused(client, organization, admin):
@@ -520,7 +522,8 @@ def test_a_version_page_shows_its_document_and_changes(client, organization, adm
     client.post(section_url(organization, "budgets"), {**BUDGETS, "base_version": 1})
     client.force_login(member)
     html = client.get(reverse("orgs:config_version", args=[organization.slug, 2])).content.decode()
-    assert "budgets.limit: null → 250" in html and "&quot;limit&quot;: 250" in html
+    assert "budgets.limit: none → $250.00 USD" in page_text(html)
+    assert "&quot;limit&quot;: 250" in html
     assert "Restore version" not in html
 
 
@@ -537,8 +540,18 @@ def test_history_pages_are_keyset_paginated(client, organization, admin):
     url = reverse("orgs:config_history", args=[organization.slug])
     first = client.get(url).content.decode()
     assert ">v26</a>" in first and ">v7</a>" in first and ">v6</a>" not in first
-    older = client.get(url + "?before=7").content.decode()
+    older_link = re.search(r'href="(\?cursor=[^"]+)"[^>]*>Older', first)[1]
+    # A version saved meanwhile joins the top; the older page still starts below v7.
+    services.config_section_update(
+        organization=organization,
+        actor=Actor(admin),
+        base_version=26,
+        section="budgets",
+        values={"limit": 99},
+    )
+    older = client.get(url + older_link.replace("&amp;", "&")).content.decode()
     assert ">v6</a>" in older and ">v1</a>" in older and "Older" not in older
+    assert ">v7</a>" not in older and "Newer" in older
 
 
 # -- Billing ------------------------------------------------------------------------------------

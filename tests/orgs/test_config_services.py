@@ -242,14 +242,16 @@ def test_history_lists_newest_first_with_changes_against_the_previous_version(
 ):
     for number in range(1, 6):
         save_budgets(organization, admin, number, limit=number * 10)
-    with django_assert_max_num_queries(1):
-        entries, next_before = selectors.config_history(organization, size=3)
-    assert [entry.version.number for entry in entries] == [6, 5, 4]
-    assert [str(change) for change in entries[0].changes] == ["budgets.limit: 40 → 50"]
-    assert next_before == 4
-    older, last = selectors.config_history(organization, before=next_before, size=3)
-    assert [entry.version.number for entry in older] == [3, 2, 1]
-    assert older[-1].changes == [] and last is None
+    with django_assert_max_num_queries(2):
+        page = selectors.config_history(organization, size=3)
+    assert [entry.version.number for entry in page.rows] == [6, 5, 4]
+    assert [str(change) for change in page.rows[0].changes] == ["budgets.limit: 40 → 50"]
+    assert [str(line) for line in page.rows[0].lines] == ["budgets.limit: $40.00 USD → $50.00 USD"]
+    older = selectors.config_history(organization, cursor=page.next_cursor, size=3)
+    assert [entry.version.number for entry in older.rows] == [3, 2, 1]
+    assert older.rows[-1].changes == [] and older.next_cursor is None
+    # v4's changes against v3, read from outside the page.
+    assert [str(change) for change in page.rows[-1].changes] == ["budgets.limit: 20 → 30"]
 
 
 def test_versions_are_immutable(organization):
