@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -66,7 +67,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "prism_site.session_timeouts.SessionTimeoutMiddleware",
     "prism_site.timezones.ViewerTimeZoneMiddleware",
     "prism_site.middleware.HtmxMessagesMiddleware",
     "prism_site.error_responses.DomainErrorMiddleware",
@@ -86,6 +89,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
                 "orgs.context_processors.organization_navigation",
             ],
         },
@@ -327,6 +331,48 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# The `__Host-` prefix makes the browser refuse a cookie not set Secure, for Path=/ and without
+# Domain: a sibling subdomain or a plain-HTTP page cannot plant or overwrite the session or the
+# CSRF token. Browsers drop such a cookie over http, so DEBUG and tests keep the plain names.
+if SESSION_COOKIE_SECURE and not DEBUG:
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+if CSRF_COOKIE_SECURE and not DEBUG:
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# Content-Security-Policy, enforced everywhere (DEBUG and tests too, so a violation shows up
+# where it is made): scripts and styles come from this site's static files or carry the
+# response's nonce (`{{ csp_nonce }}`); no inline event handlers, style attributes or eval.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],  # swagger-ui's icons are data: URLs
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+
+
+def env_minutes(name: str, default: int) -> int:
+    try:
+        minutes = int(os.environ.get(name, str(default)))
+    except ValueError:
+        minutes = 0
+    if minutes < 1:
+        raise ImproperlyConfigured(
+            f"{name}: must be a whole number, 1 or more, not {os.environ[name]!r}"
+        )
+    return minutes
+
+
+# Dashboard sessions end after this long without a request, and this long after signing in
+# whatever the activity (NIST SP 800-63B, AAL2: reauthenticate after an hour idle and at least
+# once a day): a laptop left open over lunch is signed out; a working day never is.
+SESSION_IDLE_TIMEOUT_MINUTES = env_minutes("SESSION_IDLE_TIMEOUT_MINUTES", 60)
+SESSION_ABSOLUTE_TIMEOUT_HOURS = env_minutes("SESSION_ABSOLUTE_TIMEOUT_HOURS", 24)
+# The stored session (and its cookie) lasts no longer than the absolute limit either.
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_HOURS * 3600
 
 DEFAULT_EXCEPTION_REPORTER_FILTER = "prism_site.error_reports.AlwaysSafeExceptionReporterFilter"
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from orgs.access import OrgAccess, org_view
 from orgs.roles import Capability
+from prism_site.session_timeouts import session_passive
 from prism_site.timezones import zone_label
 from usage import selectors
 from usage.forms import CUSTOM_RANGE, DEFAULT_RANGE, RANGES, LogFilterForm, local_input
@@ -137,6 +138,7 @@ def log_list(request, access: OrgAccess):
     return render(request, "usage/logs.html", context)
 
 
+@session_passive
 @org_view(Capability.VIEW_OVERVIEW)
 def log_newer(request, access: OrgAccess):
     """Follow mode's poll: the matching rows above the `after` mark, or 204 when there are none

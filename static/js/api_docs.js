@@ -10,5 +10,7 @@
     deepLinking: true,
     // A bearer credential typed into "Authorize" is sent; cookies never open the API anyway.
     persistAuthorization: false,
+    // No badge image from validator.swagger.io: the page loads nothing from other sites.
+    validatorUrl: null,
   });
 })();

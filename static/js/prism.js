@@ -56,6 +56,19 @@
     var xhr = event.detail.xhr;
     if (!xhr.getResponseHeader("HX-Trigger")) toast("error", "The request failed (" + xhr.status + "). Reload and try again.");
   });
+  // Listeners in this file instead of hx-on attributes: those are evaluated as code, which the
+  // Content-Security-Policy (no 'unsafe-eval') and htmx's allowEval=false refuse.
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    var opener = event.detail.elt.closest("[data-opens-dialog]");
+    if (opener && event.detail.successful) {
+      var dialog = document.getElementById(opener.dataset.opensDialog);
+      if (dialog) dialog.showModal();
+    }
+  });
+  document.body.addEventListener("htmx:responseError", function (event) {
+    var form = event.detail.elt.closest("form[data-reset-on-error]");
+    if (form) form.reset();
+  });
   document.body.addEventListener("htmx:sendError", function () {
     toast("error", "The server could not be reached.");
   });

@@ -26,6 +26,13 @@ def test_the_reference_renders_without_leaving_the_site(page, live_server):
     expect(page.get_by_role("heading", name="Prism control plane API")).to_be_visible()
     expect(page.get_by_text("/v1/orgs/{org_id}/config").first).to_be_visible()
     expect(page.get_by_role("button", name="Authorize")).to_be_visible()
+    # Opened up as a reader does (an operation's parameters and highlighted examples, the
+    # Authorize dialog), still within the Content-Security-Policy (see conftest).
+    page.get_by_text("/v1/orgs/{org_id}/config").first.click()
+    expect(page.get_by_role("button", name="Try it out").first).to_be_visible()
+    expect(page.get_by_text("Example Value").first).to_be_visible()
+    page.get_by_role("button", name="Authorize").click()
+    expect(page.get_by_role("heading", name="Available authorizations")).to_be_visible()
     assert elsewhere == []
 
 

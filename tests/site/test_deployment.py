@@ -1,11 +1,14 @@
 """Production settings: refuse to start without a SECRET_KEY, and pass `check --deploy` clean."""
 
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from django.conf import global_settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -55,6 +58,73 @@ def test_refuses_to_start_without_secret_key():
     assert "SECRET_KEY" in result.stderr
 
 
+SHOW_SESSION_SETTINGS = (
+    "from django.conf import settings as s; print(s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, "
+    "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_PATH, s.CSRF_COOKIE_PATH, "
+    "s.SESSION_COOKIE_DOMAIN, s.CSRF_COOKIE_DOMAIN, s.SESSION_IDLE_TIMEOUT_MINUTES, "
+    "s.SESSION_ABSOLUTE_TIMEOUT_HOURS, s.SESSION_COOKIE_AGE)"
+)
+
+
+def test_production_cookies_are_host_prefixed_and_session_limits_come_from_the_environment():
+    env = {
+        **PRODUCTION_ENV,
+        **_extra_production_env(),
+        "SESSION_IDLE_TIMEOUT_MINUTES": "15",
+        "SESSION_ABSOLUTE_TIMEOUT_HOURS": "8",
+    }
+    result = manage("shell", "--no-imports", "-c", SHOW_SESSION_SETTINGS, env=env)
+    assert result.returncode == 0, result.stderr
+    # `__Host-` cookies are refused by browsers unless Secure, Path=/ and without Domain.
+    assert result.stdout.split() == [
+        "__Host-sessionid",
+        "__Host-csrftoken",
+        "True",
+        "True",
+        "/",
+        "/",
+        "None",
+        "None",
+        "15",
+        "8",
+        str(8 * 3600),  # the stored session outlives no absolute limit
+    ]
+
+
+def settings_with(monkeypatch, **environment) -> dict:
+    """The settings module run afresh with these variables (in this process: no start-up),
+    Django's defaults beneath it."""
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    defaults = {name: getattr(global_settings, name) for name in dir(global_settings)}
+    return defaults | runpy.run_path(str(ROOT / "prism_site" / "settings.py"))
+
+
+def test_over_http_the_cookies_keep_plain_names_and_the_limits_their_defaults(monkeypatch):
+    monkeypatch.delenv("SESSION_IDLE_TIMEOUT_MINUTES", raising=False)
+    monkeypatch.delenv("SESSION_ABSOLUTE_TIMEOUT_HOURS", raising=False)
+    for debug in ("1", "0"):  # DEBUG, and the test run (plain HTTP as well)
+        loaded = settings_with(monkeypatch, DEBUG=debug)
+        assert (loaded["SESSION_COOKIE_NAME"], loaded["CSRF_COOKIE_NAME"]) == (
+            "sessionid",
+            "csrftoken",
+        )
+        assert loaded["SESSION_IDLE_TIMEOUT_MINUTES"] == 60
+        assert loaded["SESSION_ABSOLUTE_TIMEOUT_HOURS"] == 24
+    # Secure cookies on a DEBUG run (a local HTTPS proxy) keep plain names too.
+    loaded = settings_with(monkeypatch, DEBUG="1", SESSION_COOKIE_SECURE="1")
+    assert loaded["SESSION_COOKIE_NAME"] == "sessionid"
+
+
+@pytest.mark.parametrize("value", ["1h", "0", "-5"])
+def test_a_session_limit_that_is_not_a_whole_number_stops_the_start(monkeypatch, value):
+    with pytest.raises(ImproperlyConfigured) as refused:
+        settings_with(monkeypatch, SESSION_ABSOLUTE_TIMEOUT_HOURS=value)
+    assert str(refused.value) == (
+        f"SESSION_ABSOLUTE_TIMEOUT_HOURS: must be a whole number, 1 or more, not {value!r}"
+    )
+
+
 def _extra_production_env() -> dict:
     """Production needs every secret-bearing variable set; later features add theirs here."""
     extra = {}
@@ -101,6 +171,8 @@ def test_security_headers_on_every_page(client, db):
     response = client.get(reverse("accounts:login"))
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
+    # The policy itself is checked page by page in test_security_headers.
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
 
 
 def test_healthz_answers_plain_http_probes_while_pages_redirect_to_https(client, db, settings):
