@@ -30,7 +30,7 @@ from orgs.forms import (
     VersionForm,
 )
 from orgs.models import CONFIG_SECTION_LABELS, Membership
-from orgs.roles import Capability
+from orgs.roles import Capability, refusal_sentence
 from prism_site.actor import Actor
 from prism_site.errors import NotFound, Refused
 
@@ -191,7 +191,7 @@ def settings_organization(request, access: OrgAccess):
     section = editing or request.GET.get("section") or None
     if section == "billing" and not access.can(Capability.MANAGE_ORGANIZATION):
         raise Refused(
-            f"Your role ({access.role.label}) does not allow this: see the billing settings.",
+            refusal_sentence(access.role, Capability.MANAGE_ORGANIZATION),
             capability=Capability.MANAGE_ORGANIZATION.value,
         )
     if editing and (editing not in PARTIALS or not page.can_edit(editing)):
