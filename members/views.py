@@ -10,7 +10,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.timesince import timesince
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -57,20 +56,12 @@ def _moment(value) -> Moment:
 
 
 def _decorate_memberships(memberships, access: OrgAccess) -> None:
-    now = timezone.now()
     for membership in memberships:
         membership.is_me = membership.user_id == access.membership.user_id
         membership.manageable = not membership.is_me and access.can(
             capability_needed_to_manage(membership.role)
         )
         membership.joined = _moment(membership.created_at)
-        membership.seen = membership.seen_ago = None
-        if membership.last_seen_at:
-            membership.seen = _moment(membership.last_seen_at)
-            recently = now - membership.last_seen_at < Membership.LAST_SEEN_PRECISION
-            membership.seen_ago = (
-                "Just now" if recently else f"{timesince(membership.last_seen_at, now)} ago"
-            )
 
 
 def _decorate_invitations(invitations, access: OrgAccess) -> None:

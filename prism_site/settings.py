@@ -88,6 +88,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "orgs.context_processors.organization_navigation",
             ],
+            # prism_site is not an app (only its admin config is): its tags are named here.
+            "libraries": {"times": "prism_site.templatetags.times"},
         },
     },
 ]
