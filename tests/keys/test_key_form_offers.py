@@ -44,9 +44,7 @@ def test_the_server_refuses_a_member_the_admin_scope_whatever_the_browser_sends(
     assert not VirtualKey.objects.filter(name="sneaky").exists()
 
 
-def test_an_admin_editing_an_admin_scoped_key_keeps_the_scope_offered(
-    client, organization, admin
-):
+def test_an_admin_editing_an_admin_scoped_key_keeps_the_scope_offered(client, organization, admin):
     key = make_key(organization, admin, name="automation", scopes=["admin"]).key
     client.force_login(admin)
     page = client.get(
