@@ -37,9 +37,18 @@ from prism_site.errors import NotFound, Refused
 
 @login_required
 def home(request):
+    """Where signing in lands (without `next`): the org used last, the only org of someone who
+    belongs to one (nothing to choose from), else the list."""
     last = request.session.get("last_org")
     if last and Membership.objects.filter(user=request.user, organization__slug=last).exists():
         return redirect("orgs:overview", slug=last)
+    slugs = list(
+        Membership.objects.filter(user=request.user).values_list("organization__slug", flat=True)[
+            :2
+        ]
+    )
+    if len(slugs) == 1:
+        return redirect("orgs:overview", slug=slugs[0])
     return organization_list(request)
 
 
