@@ -53,7 +53,7 @@ def join_from_email(page, link: str, *, name: str, org: str, role: str):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
     page.get_by_role("button", name=f"Accept and join {org}").click()
-    expect(page.get_by_text(f"Welcome to {org}. You joined as {role}.")).to_be_visible()
+    expect(page.get_by_text(f"You joined {org} as {role}.")).to_be_visible()
     expect(page.get_by_text(f"Your role: {role}")).to_be_visible()
 
 
