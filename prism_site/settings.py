@@ -356,6 +356,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's defaults give "django" a console handler of its own under DEBUG, and its
+        # records reach the root's too: every line (the reloader's, the task worker's) printed
+        # twice. Configuring the logger drops that handler; the root prints each record once.
+        "django": {"level": "INFO"},
         "django.db.backends": {"level": "INFO"},
         "django.request": {"filters": ["invitation_tokens"]},
         "django.security.csrf": {"filters": ["invitation_tokens"]},
