@@ -19,13 +19,16 @@ $(UV):
 setup: .venv/.synced
 
 # The task worker (it sends the invitation emails, printed to this console) runs beside
-# runserver and stops with it.
+# runserver and stops with it. The system checks run once, with migrate (the other commands
+# skip them, so their warnings print once); the emails demo_data queued (budget alerts) are
+# sent before the server starts, so demo_runserver's logins and URL are the last lines.
 run: setup
 	DEBUG=1 $(PYTHON) manage.py migrate --no-input
-	DEBUG=1 $(PYTHON) manage.py demo_data
-	DEBUG=1 $(PYTHON) manage.py db_worker & worker=$$!; \
+	DEBUG=1 $(PYTHON) manage.py demo_data --skip-checks
+	DEBUG=1 $(PYTHON) manage.py db_worker --skip-checks --batch --no-reload --verbosity 0
+	DEBUG=1 $(PYTHON) manage.py db_worker --skip-checks & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	DEBUG=1 $(PYTHON) manage.py runserver $(HOST):$(PORT)
+	DEBUG=1 $(PYTHON) manage.py demo_runserver --skip-checks $(HOST):$(PORT)
 
 # Browser tests drive Debian's Chromium; install it once if the machine lacks it.
 chromium:

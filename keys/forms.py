@@ -8,9 +8,11 @@ about the others, so one response names every problem it can.
 """
 
 from django import forms
+from django.utils import timezone
 
 from keys.models import BudgetPeriod, KeyStatus, RotationGrace, Scope, VirtualKey
 from keys.schema import RATE_LIMIT_MAX, KeyAttributes, KeyAttributesInvalid
+from prism_site.timezones import zone_label
 
 
 def _split(text: str) -> list[str]:
@@ -26,6 +28,22 @@ def _messages(name: str, fix: str, *codes: str, **by_code: str) -> dict[str, str
     return messages | _no_nul(name) | {code: f"{name}: {text}" for code, text in by_code.items()}
 
 
+class ScopeCheckboxes(forms.CheckboxSelectMultiple):
+    """The scope checkboxes; a scope the person may not grant shows disabled, not hidden, so the
+    reason beside it says who can (the services refuse it whatever the browser sends)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.disabled_values: frozenset[str] = frozenset()
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if str(value) in self.disabled_values:
+            option["attrs"]["disabled"] = True
+            option["attrs"]["aria-describedby"] = f"{option['attrs']['id']}-why"
+        return option
+
+
 class KeyForm(forms.Form):
     name = forms.CharField(
         max_length=100,
@@ -35,17 +53,17 @@ class KeyForm(forms.Form):
     scopes = forms.MultipleChoiceField(
         choices=Scope.choices,
         initial=[Scope.GATEWAY.value],
-        widget=forms.CheckboxSelectMultiple,
+        widget=ScopeCheckboxes,
         error_messages=_messages(
             "scopes", "choose at least one scope.", "required", "invalid_choice"
         ),
     )
+    # Read in the viewer's zone (the active one, prism_site/timezones), as every date input is;
+    # __init__ names the zone in the help text.
     expires_at = forms.DateTimeField(
-        label="Expires at (UTC)",
+        label="Expires at",
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="Leave empty for a key that never expires.",
-        error_messages=_messages("expires_at", "enter a date and time (YYYY-MM-DD HH:MM, UTC)."),
     )
     rate_limit_rpm = forms.IntegerField(
         label="Requests per minute",
@@ -101,8 +119,24 @@ class KeyForm(forms.Form):
         error_messages=_no_nul("metadata"),
     )
 
+    def __init__(self, data=None, *, initial=None, admin_scope_refusal: str = ""):
+        """`admin_scope_refusal`: why this person may not add the admin scope here ("" if they
+        may); the checkbox then shows disabled with the reason."""
+        super().__init__(data, initial=initial)
+        zone = zone_label(timezone.get_current_timezone())
+        expires_at = self.fields["expires_at"]
+        expires_at.help_text = (
+            f"In your time zone, {zone}. Leave empty for a key that never expires."
+        )
+        expires_at.error_messages = _messages(
+            "expires_at", f"enter a date and time (YYYY-MM-DD HH:MM, {zone})."
+        )
+        self.admin_scope_refusal = admin_scope_refusal
+        if admin_scope_refusal:
+            self.fields["scopes"].widget.disabled_values = frozenset({Scope.ADMIN.value})
+
     @classmethod
-    def for_key(cls, key: VirtualKey, data=None) -> "KeyForm":
+    def for_key(cls, key: VirtualKey, data=None, *, admin_scope_refusal: str = "") -> "KeyForm":
         initial = {
             "name": key.name,
             "scopes": key.scopes,
@@ -115,7 +149,9 @@ class KeyForm(forms.Form):
             "budget_period": key.budget_period,
             "metadata": "\n".join(f"{name}={value}" for name, value in key.metadata.items()),
         }
-        return cls(data, initial=initial)
+        if Scope.ADMIN.value in key.scopes:
+            admin_scope_refusal = ""  # held already: keeping it grants nothing new
+        return cls(data, initial=initial, admin_scope_refusal=admin_scope_refusal)
 
     def clean_expires_at(self):
         value = self.cleaned_data["expires_at"]

@@ -14,7 +14,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from keys import selectors, services
 from keys.forms import KeyFilterForm, KeyForm, RotateForm
-from keys.permissions import EDIT, REVOKE, ROTATE, member_key_rights
+from keys.permissions import EDIT, GRANT_ADMIN_SCOPE, REVOKE, ROTATE, key_rights, member_key_rights
 from keys.policy import effective_policy, period_window
 from orgs.access import OrgAccess, org_view
 from orgs.roles import Capability
@@ -64,7 +64,13 @@ def key_list(request, access: OrgAccess):
 
 @org_view(Capability.CREATE_KEYS)
 def key_create(request, access: OrgAccess):
-    form = KeyForm(request.POST if request.method == "POST" else None)
+    rights = key_rights(
+        None, user=request.user, capabilities=access.permissions, now=timezone.now()
+    )
+    form = KeyForm(
+        request.POST if request.method == "POST" else None,
+        admin_scope_refusal=rights.refusal(GRANT_ADMIN_SCOPE),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             issued = services.key_create(
@@ -106,13 +112,17 @@ def _detail_context(access: OrgAccess, key, rights, now, **overrides):
     return context
 
 
+def _edit_form(key, rights, data=None) -> KeyForm:
+    return KeyForm.for_key(key, data, admin_scope_refusal=rights.refusal(GRANT_ADMIN_SCOPE))
+
+
 @org_view(Capability.VIEW_CONFIG)
 def key_detail(request, access: OrgAccess, key_id: str):
     now = timezone.now()
     key, rights = _key_and_rights(request, access, key_id, now)
     editing = request.GET.get("edit") == "1" and rights.edit
     context = _detail_context(
-        access, key, rights, now, editing=editing, form=KeyForm.for_key(key) if editing else None
+        access, key, rights, now, editing=editing, form=_edit_form(key, rights) if editing else None
     )
     if request.htmx and "edit" in request.GET:
         return render(request, "keys/detail.html#key-settings", context)
@@ -128,7 +138,7 @@ def key_update(request, access: OrgAccess, key_id: str):
     if not rights.edit:
         raise Refused(rights.refusal(EDIT))
     key_status = key.status_at(now)
-    form = KeyForm.for_key(key, data=request.POST)
+    form = _edit_form(key, rights, data=request.POST)
     if form.is_valid():
         try:
             saved = services.key_update(

@@ -671,6 +671,18 @@ def account_create_for_invitation(*, invitation: Invitation, password: str, disp
     return account_create(email=invitation.email, password=password, display_name=display_name)
 
 
+@transaction.atomic
+def account_create_and_join(
+    *, token: str, invitation: Invitation, password: str, display_name: str = "", ip_address: str
+) -> InvitationAcceptance:
+    """Sign up from an invitation link and accept it in one step: the person came to join, so
+    the account exists only with its membership (an invitation revoked meanwhile undoes both)."""
+    user = account_create_for_invitation(
+        invitation=invitation, password=password, display_name=display_name
+    )
+    return invitation_accept(token=token, actor=Actor(user=user, ip_address=ip_address))
+
+
 # -- Personal access tokens ---------------------------------------------------------------------
 
 TOKEN_NAME_MAX_LENGTH = 100

@@ -10,7 +10,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.timesince import timesince
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -32,6 +31,7 @@ from orgs.selectors import member_count
 from prism_site.actor import Actor
 from prism_site.error_responses import error_response
 from prism_site.errors import Conflict, DomainError, Invalid, RateLimited, Refused
+from prism_site.http import client_ip
 from prism_site.paging import COUNT_LIMIT, count_up_to
 
 PAGE = "members/list.html"
@@ -57,20 +57,12 @@ def _moment(value) -> Moment:
 
 
 def _decorate_memberships(memberships, access: OrgAccess) -> None:
-    now = timezone.now()
     for membership in memberships:
         membership.is_me = membership.user_id == access.membership.user_id
         membership.manageable = not membership.is_me and access.can(
             capability_needed_to_manage(membership.role)
         )
         membership.joined = _moment(membership.created_at)
-        membership.seen = membership.seen_ago = None
-        if membership.last_seen_at:
-            membership.seen = _moment(membership.last_seen_at)
-            recently = now - membership.last_seen_at < Membership.LAST_SEEN_PRECISION
-            membership.seen_ago = (
-                "Just now" if recently else f"{timesince(membership.last_seen_at, now)} ago"
-            )
 
 
 def _decorate_invitations(invitations, access: OrgAccess) -> None:
@@ -426,24 +418,30 @@ def invitation_accept(request, token: str):
             request, token, invitation=selectors.invitation_for_token(token), refusal=refusal
         )
     membership = acceptance.membership
-    organization = membership.organization
-    request.session["last_org"] = organization.slug
     if acceptance.already_member:
+        request.session["last_org"] = membership.organization.slug
         messages.info(
             request,
-            f"You were already a member of {organization.name} "
+            f"You were already a member of {membership.organization.name} "
             f"({membership.get_role_display()}); your role is unchanged.",
         )
-    else:
-        role = membership.get_role_display()
-        messages.success(request, f"Welcome to {organization.name}. You joined as {role}.")
+        return redirect(membership.organization)
+    return _joined(request, membership)
+
+
+def _joined(request, membership: Membership):
+    """The new member lands in the org's overview, told where they are and as what."""
+    organization = membership.organization
+    request.session["last_org"] = organization.slug
+    messages.success(request, f"You joined {organization.name} as {membership.get_role_display()}.")
     return redirect(organization)
 
 
 @sensitive_post_parameters("password")
 @never_cache
 def invitation_signup(request, token: str):
-    """Sign up as the invited address (fixed), then return to the invitation to accept it."""
+    """Sign up as the invited address (fixed): the account is created, signed in and joins the
+    org in one step, landing in its overview."""
     detail_url = reverse("invitations:detail", kwargs={"token": token})
     if request.user.is_authenticated:
         return redirect(detail_url)
@@ -459,16 +457,24 @@ def invitation_signup(request, token: str):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.account_create_for_invitation(
+            acceptance = services.account_create_and_join(
+                token=token,
                 invitation=invitation,
                 password=form.cleaned_data["password"],
                 display_name=form.cleaned_data["display_name"],
+                ip_address=client_ip(request),
             )
         except Conflict:
             messages.info(request, f"{invitation.email} already has an account: sign in to accept.")
             return redirect_to_login(detail_url)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect(detail_url)
+        except InvitationUnusable as refusal:
+            return _invitation_page(request, token, invitation=invitation, refusal=refusal)
+        login(
+            request,
+            acceptance.membership.user,
+            backend="django.contrib.auth.backends.ModelBackend",
+        )
+        return _joined(request, acceptance.membership)
     return render(
         request,
         "members/invitation_signup.html",

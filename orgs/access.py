@@ -10,7 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 
 from orgs.models import Membership, Organization
 from orgs.permissions import organization_permissions, role_grants
-from orgs.roles import Capability, Role
+from orgs.roles import Capability, Role, refusal_sentence
 from prism_site.error_responses import NOT_FOUND
 from prism_site.errors import NotFound, Refused
 
@@ -45,12 +45,9 @@ class OrgAccess:
         )
 
     def require(self, capability: Capability | None) -> "OrgAccess":
-        """This access, or Refused (403) naming the role and what it does not allow."""
+        """This access, or Refused (403) saying what the role can't do and who can help."""
         if capability is not None and not self.can(capability):
-            raise Refused(
-                f"Your role ({self.role.label}) does not allow this: {capability.label.lower()}.",
-                capability=capability.value,
-            )
+            raise Refused(refusal_sentence(self.role, capability), capability=capability.value)
         return self
 
 

@@ -72,9 +72,7 @@ def api_organization(
             raise
         # A key's rights are its creator's: say so, or the caller would look for a role of theirs.
         raise Refused(
-            refusal.message.replace(
-                "Your role", f"This key acts with its creator's role in {slug}; that role", 1
-            ),
+            f"This key acts with its creator's role in {slug}. {refusal.message}",
             capability=refusal.capability,
         ) from None
 

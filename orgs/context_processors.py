@@ -1,9 +1,15 @@
 """Navigation context for every page: the org switcher and the current org's access."""
 
+import re
+
 from django.db.models import F
 from django.utils.functional import SimpleLazyObject
 
+from orgs.access import OrgAccess
 from orgs.models import Membership
+
+# An org page's address; its slug names the org whose menu an error page there keeps.
+ORG_PATH = re.compile(r"^/o/(?P<slug>[-a-zA-Z0-9_]+)/")
 
 # The switcher shows this many orgs, most recently visited first; the rest are one link away on
 # the organizations page. A fixed number keeps every page's queries and size the same however
@@ -31,6 +37,8 @@ def organization_navigation(request):
     if user is None or not user.is_authenticated:
         return {}
     access = getattr(request, "org_access", None)
+    if access is None:
+        access = _access_from_path(request, user)
     return {
         "access": access,
         # Lazy: pages without the nav (such as error pages) skip the query.
@@ -38,3 +46,18 @@ def organization_navigation(request):
             lambda: recent_memberships(user, access.membership if access else None)
         ),
     }
+
+
+def _access_from_path(request, user) -> OrgAccess | None:
+    """On a page under /o/<slug>/ that no access check let through (a 403, or a 404 inside the
+    org), the org's menu for a member of it, so they keep their place; None for anyone else,
+    so a 404 never reveals an org the user does not belong to."""
+    match = ORG_PATH.match(request.path_info)
+    if match is None:
+        return None
+    membership = (
+        Membership.objects.select_related("organization")
+        .filter(user=user, organization__slug=match["slug"])
+        .first()
+    )
+    return OrgAccess.of_membership(membership) if membership else None

@@ -57,3 +57,48 @@ def capability_needed_to_manage(role: str) -> Capability:
 def assignable_roles(actor_capabilities: frozenset[str]) -> list[Role]:
     """The roles an actor may give to someone else (by role change or invitation)."""
     return [role for role in Role if capability_needed_to_manage(role) in actor_capabilities]
+
+
+# What each capability lets a person do, in words that finish "Viewers can't …" on a refusal.
+CAPABILITY_ACTIONS: dict[Capability, str] = {
+    Capability.VIEW_OVERVIEW: "see the overview, logs or analytics",
+    Capability.VIEW_MEMBERS: "see the member list",
+    Capability.VIEW_CONFIG: "see the org config or API keys",
+    Capability.CREATE_KEYS: "create API keys",
+    Capability.MANAGE_KEYS: "edit or revoke other people's API keys",
+    Capability.CHANGE_CONFIG: "change the org config",
+    Capability.MANAGE_MEMBERS: "invite members or change their roles",
+    Capability.MANAGE_OWNERS: "grant or remove the Owner role",
+    Capability.MANAGE_ORGANIZATION: "rename the org, change its billing or delete it",
+    Capability.VIEW_AUDIT: "see the audit log or budget alerts",
+}
+
+
+def _with_article(role: Role) -> str:
+    return f"{'an' if role.label[0] in 'AEIOU' else 'a'} {role.label}"
+
+
+def lowest_role_with(capability: Capability) -> Role:
+    """The least role that holds `capability` (every capability is held by the Owner)."""
+    return min(
+        (role for role in Role if capability in ROLE_CAPABILITIES[role]), key=ROLE_RANK.__getitem__
+    )
+
+
+def refusal_sentence(role: str, capability: str) -> str:
+    """What a refused person reads: what their role can't do and who can give them a role that
+    can, e.g. "Viewers can't see the org config or API keys. Ask an Owner or Admin for the
+    Member role." Built from the matrix above, so it stays true when a capability moves."""
+    role, capability = Role(role), Capability(capability)
+    needed = lowest_role_with(capability)
+    grantor_capability = capability_needed_to_manage(needed)
+    grantors = sorted(
+        (r for r in Role if grantor_capability in ROLE_CAPABILITIES[r]),
+        key=ROLE_RANK.__getitem__,
+        reverse=True,
+    )
+    who = " or ".join([_with_article(grantors[0]), *(r.label for r in grantors[1:])])
+    return (
+        f"{role.label}s can't {CAPABILITY_ACTIONS[capability]}. "
+        f"Ask {who} for the {needed.label} role."
+    )

@@ -33,7 +33,7 @@ from orgs.forms import (
     VersionForm,
 )
 from orgs.models import CONFIG_SECTION_LABELS, Membership
-from orgs.roles import Capability
+from orgs.roles import Capability, refusal_sentence
 from prism_site.actor import Actor
 from prism_site.errors import NotFound, Refused
 from prism_site.timezones import zone_label
@@ -41,9 +41,18 @@ from prism_site.timezones import zone_label
 
 @login_required
 def home(request):
+    """Where signing in lands (without `next`): the org used last, the only org of someone who
+    belongs to one (nothing to choose from), else the list."""
     last = request.session.get("last_org")
     if last and Membership.objects.filter(user=request.user, organization__slug=last).exists():
         return redirect("orgs:overview", slug=last)
+    slugs = list(
+        Membership.objects.filter(user=request.user).values_list("organization__slug", flat=True)[
+            :2
+        ]
+    )
+    if len(slugs) == 1:
+        return redirect("orgs:overview", slug=slugs[0])
     return organization_list(request)
 
 
@@ -195,7 +204,7 @@ def settings_organization(request, access: OrgAccess):
     section = editing or request.GET.get("section") or None
     if section == "billing" and not access.can(Capability.MANAGE_ORGANIZATION):
         raise Refused(
-            f"Your role ({access.role.label}) does not allow this: see the billing settings.",
+            refusal_sentence(access.role, Capability.MANAGE_ORGANIZATION),
             capability=Capability.MANAGE_ORGANIZATION.value,
         )
     if editing and (editing not in PARTIALS or not page.can_edit(editing)):

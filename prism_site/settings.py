@@ -92,6 +92,8 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "orgs.context_processors.organization_navigation",
             ],
+            # prism_site is not an app (only its admin config is): its tags are named here.
+            "libraries": {"times": "prism_site.templatetags.times"},
         },
     },
 ]
@@ -400,6 +402,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's defaults give "django" a console handler of its own under DEBUG, and its
+        # records reach the root's too: every line (the reloader's, the task worker's) printed
+        # twice. Configuring the logger drops that handler; the root prints each record once.
+        "django": {"level": "INFO"},
         "django.db.backends": {"level": "INFO"},
         "django.request": {"filters": ["invitation_tokens"]},
         "django.security.csrf": {"filters": ["invitation_tokens"]},

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from keys.models import VirtualKey
 from orgs.models import Organization
+from prism_site.timezones import zone_label
 from usage.models import COST_DIGITS
 from usage.selectors import STATUS_CLASSES, LogFilter
 
@@ -114,8 +115,9 @@ class LogFilterForm(forms.Form):
     def __init__(self, data=None, *, organization: Organization):
         super().__init__(data)
         # "from" is a Python keyword, so these two are added here rather than declared above.
+        zone = zone_label(timezone.get_current_timezone())
         self.fields["from"] = _time_field(
-            "From", "from", "Used when the range is Custom; in your time zone."
+            "From", "from", f"Used when the range is Custom; in your time zone, {zone}."
         )
         self.fields["to"] = _time_field("To", "to", "Empty: up to now.")
         self.order_fields(["range", "from", "to"])

@@ -1,4 +1,5 @@
-// Small behaviours for every page: theme toggle, dialogs, toasts (also from htmx events).
+// Small behaviours for every page: theme toggle, dialogs (the one confirmation dialog too),
+// toasts (also from htmx events).
 (function () {
   function toast(level, message) {
     var area = document.getElementById("toasts");
@@ -41,6 +42,60 @@
           function () { toast("error", "Copy failed: select the text and copy it by hand."); });
       }
     }
+  });
+
+  // A click on the backdrop closes a dialog that allows it (data-backdrop-close on the dialog or
+  // on what it shows), as Esc does; the click lands on the dialog itself, outside its box.
+  document.addEventListener("click", function (event) {
+    var dialog = event.target;
+    if (!(dialog instanceof HTMLDialogElement) || !dialog.open) return;
+    if (!dialog.hasAttribute("data-backdrop-close") && !dialog.querySelector("[data-backdrop-close]")) return;
+    var box = dialog.getBoundingClientRect();
+    var inside = event.clientX >= box.left && event.clientX <= box.right &&
+      event.clientY >= box.top && event.clientY <= box.bottom;
+    if (!inside) dialog.close();
+  });
+
+  // A dialog showing a one-time result (a new key's secret, marked data-dialog-result) takes
+  // it off the page and refreshes what it changed however it closes: button, Esc and backdrop
+  // all fire `close` (which does not bubble, hence the capture). The dialog's
+  // data-refresh-target names the part to fetch again; without one the page reloads.
+  document.addEventListener("close", function (event) {
+    var dialog = event.target;
+    if (!(dialog instanceof HTMLDialogElement)) return;
+    var result = dialog.querySelector("[data-dialog-result]");
+    if (!result) return;
+    result.remove();
+    var target = dialog.dataset.refreshTarget && document.querySelector(dialog.dataset.refreshTarget);
+    if (target && window.htmx) {
+      window.htmx.ajax("GET", window.location.pathname + window.location.search,
+        { target: target, swap: "outerHTML" });
+    } else {
+      window.location.reload();
+    }
+  }, true);
+
+  // The one confirmation dialog (templates/components/confirm_dialog.html) answers every
+  // hx-confirm instead of the browser's own confirm box: the request goes out only on Confirm. Focus
+  // moves into the dialog (Cancel) and returns to where it was when the dialog closes.
+  document.body.addEventListener("htmx:confirm", function (event) {
+    var question = event.detail.question;
+    var dialog = document.getElementById("confirm-dialog");
+    if (!question || !dialog) return;
+    event.preventDefault();
+    var source = event.detail.elt.closest("[hx-confirm]") || event.detail.elt;
+    var detail = document.getElementById("confirm-dialog-detail");
+    document.getElementById("confirm-dialog-question").textContent = question;
+    detail.textContent = source.dataset.confirmDetail || "";
+    detail.hidden = !detail.textContent;
+    document.getElementById("confirm-dialog-accept").textContent = source.dataset.confirmLabel || "Confirm";
+    var opener = document.activeElement;
+    dialog.returnValue = "";
+    dialog.addEventListener("close", function () {
+      if (opener && opener.isConnected) opener.focus();
+      if (dialog.returnValue === "confirm") event.detail.issueRequest(true);
+    }, { once: true });
+    dialog.showModal();
   });
 
   document.body.addEventListener("toast", function (event) {

@@ -103,7 +103,7 @@ def test_a_role_change_goes_through_the_service_and_is_audited_via_the_credentia
         ("admin_token", "owner", "viewer", 403, "Only an Owner"),
         ("admin_token", "admin", "viewer", 403, "your own role"),
         ("owner_token", "owner", "admin", 403, "your own role"),
-        ("member_token", "viewer", "member", 403, "remove non-owners"),
+        ("member_token", "viewer", "member", 403, "can't invite members or change their roles"),
         ("owner_token", "member", "chief", 422, "role: must be one of"),
         ("owner_token", "member", None, 422, "role: must be one of"),
     ],

@@ -58,13 +58,24 @@ def test_member_creates_and_copies_a_key_then_admin_rotates_and_revokes(page, br
     key = VirtualKey.objects.get(name="checkout-service")
     assert lookup(secret).key == key
 
-    # After a reload only the prefix and last four characters are left.
-    page.reload()
+    # Closing the dialog with Esc refreshes the list: the new key is in it, by its prefix and
+    # last four characters only, and the secret has left the page.
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
     row = page.get_by_role("row").filter(has_text="checkout-service")
     expect(row).to_contain_text(key.masked_secret)
     expect(row).to_contain_text("Mia")
     expect(row).to_contain_text("60 rpm")
     assert secret not in page.content()
+
+    # A second key's dialog closed by a click on the backdrop refreshes the list too.
+    page.get_by_role("link", name="Create key").click()
+    dialog.get_by_label("Name").fill("nightly-batch")
+    dialog.get_by_role("button", name="Create key").click()
+    expect(dialog.get_by_text("It will not be shown again")).to_be_visible()
+    page.mouse.click(5, 5)
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("row").filter(has_text="nightly-batch")).to_have_count(1)
 
     # An Admin rotates it with a 1-hour grace period ...
     admin_page = browser.new_context().new_page()
@@ -84,8 +95,13 @@ def test_member_creates_and_copies_a_key_then_admin_rotates_and_revokes(page, br
     assert old.usable and old.via_grace
     in_61_minutes = timezone.now() + timedelta(minutes=61)
     assert lookup(secret, now=in_61_minutes).result == LookupResult.ROTATED
-    rotate.get_by_role("link", name="I have copied it").click()
-    expect(admin_page.get_by_text("keeps working until")).to_be_visible()
+    # "I have copied it" closes the dialog, and the list shows the new secret's last four.
+    rotate.get_by_role("button", name="I have copied it").click()
+    expect(rotate).to_be_hidden()
+    key.refresh_from_db()
+    expect(admin_page.get_by_role("row").filter(has_text="checkout-service")).to_contain_text(
+        key.masked_secret
+    )
 
     # ... and revokes another key through the confirmation dialog.
     admin_page.goto(keys_url)

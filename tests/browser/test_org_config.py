@@ -58,9 +58,26 @@ def test_admin_edits_the_budget_in_place_and_restores_the_previous_version(page,
     expect(history.get_by_text("budgets.limit: null → 250")).to_be_visible()
     expect(page.locator("#section-version")).to_contain_text("Config version 2")
 
-    page.once("dialog", lambda dialog: dialog.accept())
-    history.get_by_role("button", name="Restore version 1").click()
+    # The site's confirmation dialog asks, never the browser's confirm(): Esc cancels and gives
+    # focus back, Confirm sends the request.
+    native = []
+    page.on("dialog", lambda dialog: (native.append(dialog.message), dialog.dismiss()))
+    restore = history.get_by_role("button", name="Restore version 1")
+    restore.click()
+    confirm = page.get_by_role("dialog", name="Restore version 1?")
+    expect(confirm).to_be_visible()
+    expect(
+        confirm.get_by_text("Its config is saved as a new version; nothing is lost.")
+    ).to_be_visible()
+    expect(confirm.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(confirm).to_be_hidden()
+    expect(restore).to_be_focused()
+    expect(page.locator("#section-version")).to_contain_text("Config version 2")
+    restore.click()
+    confirm.get_by_role("button", name="Restore version 1").click()
     expect(page.get_by_text("Restored version 1 as version 3.")).to_be_visible()
+    assert native == []
     expect(page.locator("#section-budgets").get_by_text("Unlimited")).to_be_visible()
     expect(page.locator("#section-history").get_by_text("Restored v1")).to_be_visible()
     settle(page)

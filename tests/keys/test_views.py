@@ -122,7 +122,7 @@ def test_viewer_gets_a_visible_refusal(client, organization, viewer):
     response = client.get(url("list", organization), headers=HTMX)
     assert response.status_code == 403
     toast = json.loads(response.headers["HX-Trigger"])["toast"][0]
-    assert "does not allow this" in toast["message"]
+    assert "Viewers can't see the org config or API keys." in toast["message"]
 
 
 # -- Create ------------------------------------------------------------------------------------

@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from members.models import Invitation, InvitationEmail
+from members.models import Invitation, InvitationEmail, User
 from members.services import invitation_revoke
-from orgs.models import Membership
+from orgs.models import AuditEvent, Membership
 from orgs.roles import Role
 from prism_site.actor import Actor
 from tests.factories import PASSWORD, make_user
@@ -218,7 +218,7 @@ def test_the_invited_account_accepts_and_lands_on_the_overview(client, organizat
     response = client.post(reverse("invitations:accept", kwargs={"token": token}), follow=True)
     assert response.redirect_chain[-1][0] == reverse("orgs:overview", args=[organization.slug])
     page = response.content.decode()
-    assert f"Welcome to Acme AI. You joined as {role.label}." in page
+    assert f"You joined Acme AI as {role.label}." in page
     assert f"Your role: <strong>{role.label}</strong>" in page
     assert membership_of(ada, organization).role == role
     assert client.session["last_org"] == organization.slug
@@ -324,23 +324,44 @@ def test_an_existing_account_is_sent_to_sign_in_not_sign_up(client, organization
 # ---- Signing up from an invitation ---------------------------------------------------------
 
 
-def test_signup_fixes_the_invited_email(client, organization, owner):
-    _, token = invite(organization, owner, "ada@example.test", Role.ADMIN)
+def test_signing_up_from_an_invitation_signs_in_joins_and_lands_in_the_org(
+    client, organization, owner
+):
+    invitation, token = invite(organization, owner, "ada@example.test", Role.ADMIN)
     signup = reverse("invitations:signup", kwargs={"token": token})
     page = client.get(signup).content.decode()
     field = page.split('name="email"')[1].split(">")[0]
     assert 'value="ada@example.test"' in field and "disabled" in field
     response = client.post(
-        signup, {"display_name": "Ada", "email": "eve@example.test", "password": PASSWORD}
+        signup,
+        {"display_name": "Ada", "email": "eve@example.test", "password": PASSWORD},
+        follow=True,
     )
-    assert response.status_code == 302 and response["Location"] == detail(token)
-    assert Membership.objects.filter(user__email="eve@example.test").count() == 0
-    assert not Membership.objects.filter(user__email="ada@example.test").exists()
-    page = client.get(detail(token)).content.decode()
-    assert "You are signed in as <strong>ada@example.test</strong>" in page
-    client.post(reverse("invitations:accept", kwargs={"token": token}))
+    # The email is the invited one whatever was sent; the one step signs in, accepts, lands.
+    assert response.redirect_chain == [(f"/o/{organization.slug}/", 302)]
+    page = response.content.decode()
+    assert "You joined Acme AI as Admin." in page
+    assert "Your role: <strong>Admin</strong>" in page
+    assert not Membership.objects.filter(user__email="eve@example.test").exists()
     ada = Membership.objects.get(user__email="ada@example.test")
     assert (ada.organization, ada.role, ada.user.display_name) == (organization, "admin", "Ada")
+    invitation.refresh_from_db()
+    assert invitation.accepted_by == ada.user and invitation.accepted_at is not None
+    assert AuditEvent.objects.filter(action="invitation.accept", target="ada@example.test").exists()
+    # Signed in: the org's pages open, and home goes to the org joined.
+    assert client.get(reverse("home"))["Location"] == f"/o/{organization.slug}/"
+
+
+def test_an_invitation_revoked_before_the_signup_is_sent_creates_no_account(
+    client, organization, owner
+):
+    invitation, token = invite(organization, owner, "ada@example.test")
+    signup = reverse("invitations:signup", kwargs={"token": token})
+    client.get(signup)
+    invitation_revoke(organization=organization, invitation_id=invitation.pk, actor=Actor(owner))
+    response = client.post(signup, {"display_name": "Ada", "password": PASSWORD})
+    assert response.status_code in (403, 410)
+    assert not User.objects.filter(email="ada@example.test").exists()
 
 
 def test_signup_rejects_a_weak_password_naming_the_field(client, organization, owner):

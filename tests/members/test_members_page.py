@@ -1,6 +1,7 @@
 """Settings > Members in the browser's terms: who sees which controls, role changes, removal,
 leaving, and every refusal shown with its reason."""
 
+import html
 import json
 import re
 from datetime import timedelta
@@ -183,9 +184,13 @@ def test_members_and_viewers_are_refused_visibly(
     ):
         assert response.status_code == 403
         if htmx:
-            assert any("does not allow" in toast for toast in toasts(response))
+            assert any(
+                "can't invite members or change their roles" in toast for toast in toasts(response)
+            )
         else:
-            assert "does not allow" in response.content.decode()
+            assert "can't invite members or change their roles" in html.unescape(
+                response.content.decode()
+            )
     assert membership_of(admin, organization).role == Role.ADMIN
 
 
@@ -451,7 +456,7 @@ def test_last_seen_is_one_update_at_most_every_few_minutes(client, organization,
     client.force_login(owner)
     page = page_of(client, organization)
     row = page.split(f'id="member-{membership_of(member, organization).pk}"')[1].split("</tr>")[0]
-    assert "Just now" in row
+    assert ">just now</time>" in row
     Membership.objects.filter(user=member).update(last_seen_at=timezone.now() - timedelta(days=3))
     page = page_of(client, organization)
     row = page.split(f'id="member-{membership_of(member, organization).pk}"')[1].split("</tr>")[0]

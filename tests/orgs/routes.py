@@ -12,7 +12,8 @@ ROUTES = [
     Route("healthz", expect(200, 200, 200, 200, 200, 200), kwargs=no_kwargs),
     # Signed in without staff status: refused, not sent round the sign-in page.
     Route("admin:index", expect(302, 403, 403, 403, 403, 403), kwargs=no_kwargs),
-    Route("home", expect(LOGIN, 200, 200, 200, 200, 200), kwargs=no_kwargs),
+    # Every caller here belongs to exactly one org: home takes them straight to it.
+    Route("home", expect(LOGIN, 302, 302, 302, 302, 302), kwargs=no_kwargs),
     Route("org_list", expect(LOGIN, 200, 200, 200, 200, 200), kwargs=no_kwargs),
     Route("org_new", expect(LOGIN, 200, 200, 200, 200, 200), kwargs=no_kwargs),
     Route(

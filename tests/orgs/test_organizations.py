@@ -7,7 +7,7 @@ from django.urls import reverse
 from orgs.models import AuditEvent, Membership, Organization, OrganizationGroupObjectPermission
 from orgs.roles import Role
 from prism_site.actor import Actor
-from tests.factories import add_member, make_organization
+from tests.factories import add_member, make_organization, make_user
 
 
 def test_creator_becomes_owner_and_lands_on_the_overview(client, owner):
@@ -56,6 +56,29 @@ def test_home_forgets_an_org_you_left(client, owner, organization, admin):
     client.get(reverse("orgs:overview", args=[organization.slug]))
     Membership.objects.filter(user=admin).delete()
     assert client.get(reverse("home")).status_code == 200
+
+
+def test_first_sign_in_with_one_org_lands_in_it_unless_next_says_otherwise(client, organization):
+    ada = make_user("ada@example.test", password="a-long-enough-password")
+    add_member(organization, Role.MEMBER, ada)
+    login = reverse("accounts:login")
+    credentials = {"username": "ada@example.test", "password": "a-long-enough-password"}
+    response = client.post(login, credentials, follow=True)
+    assert response.redirect_chain[-1][0] == f"/o/{organization.slug}/"
+    assert "Acme AI" in response.content.decode()
+
+    client.logout()
+    keys = reverse("keys:list", args=[organization.slug])
+    response = client.post(f"{login}?next={keys}", credentials)
+    assert response["Location"] == keys
+
+
+def test_first_sign_in_with_two_orgs_lands_on_the_list(client, owner, organization):
+    make_organization("Second", owner=owner)
+    client.force_login(owner)
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    assert "Second" in response.content.decode() and "Acme AI" in response.content.decode()
 
 
 def test_switcher_lists_only_my_orgs_on_every_page(client, owner, organization, other_organization):
@@ -111,7 +134,7 @@ def test_admin_is_refused_rename_with_a_visible_message(client, admin, organizat
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 403
-    assert "does not allow" in response["HX-Trigger"]
+    assert "Admins can't rename the org" in response["HX-Trigger"]
     organization.refresh_from_db()
     assert organization.name == "Acme AI"
 

@@ -96,4 +96,7 @@ def test_a_missing_capability_is_a_403_naming_the_role(client):
     client.force_login(viewer)
     response = client.get(f"/o/{organization.slug}/settings/keys/")
     assert response.status_code == 403
-    assert b"Your role (Viewer) does not allow this" in response.content
+    assert (
+        b"Viewers can&#x27;t see the org config or API keys. "
+        b"Ask an Owner or Admin for the Member role." in response.content
+    )

@@ -19,7 +19,12 @@ def test_demo_traffic_is_a_month_of_varied_requests_with_a_budget_near_its_limit
 
     count = logs.count()
     assert 7_000 < count < 11_000
-    assert "Traffic:" in capsys.readouterr().out
+    # Not a terminal: no counter rewritten with carriage returns, one clean line per message.
+    out = capsys.readouterr().out
+    assert out == (
+        "Demo organization: Demo Org (/o/demo/)\n"
+        f"Traffic: {count:,} requests over 30 days stored.\n"
+    )
     first, last = logs.order_by("started_at").values_list("started_at", flat=True)[:: count - 1]
     assert (last - first).days >= 29
     assert logs.values("key").distinct().count() == 4

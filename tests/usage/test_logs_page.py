@@ -298,6 +298,7 @@ def test_times_are_shown_in_the_viewers_zone_with_utc_on_hover_and_said_once(cli
     log = RequestLog.objects.get(request_id="a-days-ok", organization__slug=logs.slug)
     page = client.get(reverse("logs:list", args=[logs.slug]), {"range": "7d"}).content.decode()
     assert page.count("Times are in Asia/Kolkata") == 1
+    assert "Used when the range is Custom; in your time zone, Asia/Kolkata." in page
     local = log.started_at.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%Y-%m-%d %H:%M:%S")
     utc = log.started_at.astimezone(UTC).isoformat()
     assert f'title="{utc}">{local}</time>' in page

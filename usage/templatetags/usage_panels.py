@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from django import template
 from django.utils import timezone
-from django.utils.timesince import timesince
 
 from prism_site.timezones import zone_label
 from usage.dashboard import key_usage, org_overview
@@ -35,14 +34,6 @@ def usd(value) -> str:
         digits = f"{amount:.6f}".rstrip("0")
         return "<$0.000001" if digits.endswith(".") else f"${digits}"
     return f"${amount:,.2f}"
-
-
-@register.filter
-def ago(value) -> str:
-    """ "3 hours ago", "just now": the largest unit only, as a glance wants it."""
-    if (timezone.now() - value).total_seconds() < 60:
-        return "just now"
-    return f"{timesince(value, depth=1)} ago"
 
 
 @register.inclusion_tag("usage/overview_panels.html")

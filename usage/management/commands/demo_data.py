@@ -1,5 +1,6 @@
-"""Creates (or refreshes) the demo organization with one user per role and prints the logins;
-the first run also fills it with 30 days of gateway traffic, through the ingestion service."""
+"""Creates (or refreshes) the demo organization with one user per role; the first run also fills
+it with 30 days of gateway traffic, through the ingestion service. The logins are printed by
+`demo_runserver` (`demo_logins`), as the last lines `make run` shows before serving."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -40,6 +41,15 @@ NEAR_LIMIT_SHARE = Decimal("0.88")
 
 def demo_email(role: Role) -> str:
     return f"{role.value}@demo.prism.test"
+
+
+def demo_logins(dashboard_url: str) -> list[str]:
+    """What a newcomer needs to sign in: the password, one line per demo user, the address."""
+    return [
+        f"Demo logins, password {DEMO_PASSWORD}:",
+        *(f"  {role.label:<7} {demo_email(role)}" for role in Role),
+        f"Dashboard: {dashboard_url}",
+    ]
 
 
 class Command(BaseCommand):
@@ -97,9 +107,6 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Demo organization: {organization.name} (/o/{organization.slug}/)")
         )
-        self.stdout.write(f"Password for every demo user: {DEMO_PASSWORD}")
-        for role in Role:
-            self.stdout.write(f"  {role.label:<7} {demo_email(role)}")
         return organization
 
     def _sample_config_and_keys(self, organization, users):
@@ -190,14 +197,19 @@ class Command(BaseCommand):
         )
         if NEAR_LIMIT_KEY in keys:
             self._near_limit(rows, keys[NEAR_LIMIT_KEY].public_id, now)
+        # A counter rewritten in place on a terminal; a log or pipe gets the final line only.
+        progress = self.stdout.isatty()
         stored = 0
         for start in range(0, len(rows), TRAFFIC_BATCH):
             result = logs_ingest(rows=rows[start : start + TRAFFIC_BATCH], now=now)
             stored += result.accepted
-            done = min(start + TRAFFIC_BATCH, len(rows))
-            self.stdout.write(f"\rTraffic: {done:,}/{len(rows):,} requests", ending="")
-            self.stdout.flush()
-        self.stdout.write(f"\rTraffic: {stored:,} requests over {TRAFFIC_DAYS} days stored.")
+            if progress:
+                done = min(start + TRAFFIC_BATCH, len(rows))
+                self.stdout.write(f"\rTraffic: {done:,}/{len(rows):,} requests", ending="")
+                self.stdout.flush()
+        # "\r" and clear-to-end-of-line put the result over the counter, on a line of its own.
+        done_line = f"Traffic: {stored:,} requests over {TRAFFIC_DAYS} days stored."
+        self.stdout.write(f"\r{done_line}\x1b[K" if progress else done_line)
 
     def _near_limit(self, rows: list[dict], public_id: str, now) -> None:
         """Scale the key's spend this month to NEAR_LIMIT_SHARE of its budget: a budget nearing
