@@ -200,26 +200,6 @@ def exact_time(moment: datetime, zone: tzinfo) -> str:
     return f"{local:%Y-%m-%d %H:%M:%S} {name}"
 
 
-def relative_time(moment: datetime, now: datetime) -> str:
-    """ "just now" under a minute, then "3 min ago", "2 h ago", "5 days ago"; a time ahead (a
-    clock a little fast) reads "just now" too."""
-    seconds = (now - moment).total_seconds()
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)} h ago"
-    days = int(seconds // 86400)
-    if days < 30:
-        return f"{days} day{'s' if days != 1 else ''} ago"
-    if days < 365:
-        months = days // 30
-        return f"{months} month{'s' if months != 1 else ''} ago"
-    years = days // 365
-    return f"{years} year{'s' if years != 1 else ''} ago"
-
-
 def _text(value: str) -> Shown:
     if len(value) > TRUNCATE_AT:
         return Shown("text", value[: TRUNCATE_AT - 1].rstrip() + "…", title=value)

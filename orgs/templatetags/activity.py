@@ -1,30 +1,12 @@
-"""Template tags of the audit log and config history: typed values, before → after lines and
-relative times, all formatted by orgs.audit_format."""
-
-from datetime import UTC
+"""Template tags of the audit log and config history: typed values and before → after lines,
+formatted by orgs.audit_format (their times use the site's one `relative_time` tag)."""
 
 from django import template
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from orgs.audit_format import Line, Shown, exact_time, relative_time
+from orgs.audit_format import Line, Shown
 
 register = template.Library()
-
-
-@register.simple_tag(takes_context=True)
-def when(context, moment):
-    """ "3 min ago" in a `<time>`, the exact time in the viewer's zone on hover."""
-    if moment is None:
-        return ""
-    request = context.get("request")
-    zone = getattr(request, "time_zone", None) or timezone.get_current_timezone()
-    return format_html(
-        '<time datetime="{}" title="{}">{}</time>',
-        moment.astimezone(UTC).isoformat(),
-        exact_time(moment, zone),
-        relative_time(moment, timezone.now()),
-    )
 
 
 def _value(value: Shown):
