@@ -127,7 +127,10 @@
     sectionMenu.querySelectorAll('a[href^="#"]').forEach(function (link) { links[link.hash.slice(1)] = link; });
     var visible = {};
     var observer = new IntersectionObserver(function (entries) {
-      entries.forEach(function (entry) { visible[entry.target.id] = entry.isIntersecting; });
+      entries.forEach(function (entry) {
+        if (!entry.target.isConnected) { observer.unobserve(entry.target); return; }
+        visible[entry.target.id] = entry.isIntersecting;
+      });
       var current = null;
       document.querySelectorAll(".settings-sections > [id]").forEach(function (section) {
         if (!current && visible[section.id] && links[section.id]) current = section.id;
@@ -143,6 +146,11 @@
         } else links[id].removeAttribute("aria-current");
       });
     }, { rootMargin: "-120px 0px -55% 0px" });
-    document.querySelectorAll(".settings-sections > [id]").forEach(function (section) { observer.observe(section); });
+    function observeSections() {
+      document.querySelectorAll(".settings-sections > [id]").forEach(function (section) { observer.observe(section); });
+    }
+    observeSections();
+    // A section swapped in by htmx (Edit, Save, Cancel) is a new element: watch it too.
+    document.body.addEventListener("htmx:afterSwap", observeSections);
   }
 })();
