@@ -131,3 +131,94 @@
     document.querySelectorAll("#toasts .toast").forEach(function (t) { t.remove(); });
   }, 6000);
 })();
+
+// Page chrome: the side menu open on wide screens, row-action menus, the settings section menu.
+(function () {
+  // The side menu is a <details>: a "Menu" button on phones, always open from 768 px up.
+  var wide = window.matchMedia("(min-width: 768px)");
+  function syncDrawer() {
+    document.querySelectorAll("[data-nav-drawer]").forEach(function (drawer) {
+      if (wide.matches) drawer.open = true;
+    });
+  }
+  syncDrawer();
+  wide.addEventListener("change", syncDrawer);
+
+  // Menus (<details class="menu">): one open at a time; Escape or a click elsewhere closes them.
+  // A row's menu is placed with fixed coordinates so the table's scrolling wrapper cannot clip it.
+  function closeMenus(except) {
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (menu !== except && !menu.contains(except)) menu.open = false;
+    });
+  }
+  function placeRowMenu(menu) {
+    var items = menu.querySelector(".menu-items");
+    var summary = menu.querySelector("summary");
+    if (!items || !summary) return;
+    var box = summary.getBoundingClientRect();
+    items.classList.add("menu-fixed");
+    var width = items.offsetWidth, height = items.offsetHeight;
+    var left = Math.max(8, Math.min(box.right - width, window.innerWidth - width - 8));
+    var top = box.bottom + 4;
+    if (top + height > window.innerHeight - 8) top = Math.max(8, box.top - height - 4);
+    items.style.left = left + "px";
+    items.style.top = top + "px";
+  }
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!(menu instanceof HTMLDetailsElement) || !menu.classList.contains("menu") || !menu.open) return;
+    closeMenus(menu);
+    if (menu.hasAttribute("data-row-menu")) placeRowMenu(menu);
+  }, true);
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest("details.menu")) closeMenus(null);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = event.target.closest && event.target.closest("details.menu[open]");
+    if (open) {
+      open.open = false;
+      open.querySelector("summary").focus();
+    }
+  });
+  // An open row menu follows its button when the page or the table scrolls.
+  function placeOpenRowMenus() {
+    document.querySelectorAll("details[data-row-menu][open]").forEach(placeRowMenu);
+  }
+  window.addEventListener("resize", placeOpenRowMenus);
+  document.addEventListener("scroll", placeOpenRowMenus, true);
+
+  // Settings > Organization: mark the section in view in the section menu (aria-current).
+  var sectionMenu = document.querySelector("[data-section-menu]");
+  if (sectionMenu && "IntersectionObserver" in window) {
+    var links = {};
+    sectionMenu.querySelectorAll('a[href^="#"]').forEach(function (link) { links[link.hash.slice(1)] = link; });
+    var visible = {};
+    var observer = new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) {
+        if (!entry.target.isConnected) { observer.unobserve(entry.target); return; }
+        visible[entry.target.id] = entry.isIntersecting;
+      });
+      var current = null;
+      document.querySelectorAll(".settings-sections > [id]").forEach(function (section) {
+        if (!current && visible[section.id] && links[section.id]) current = section.id;
+      });
+      if (!current) return;
+      Object.keys(links).forEach(function (id) {
+        if (id === current) {
+          links[id].setAttribute("aria-current", "true");
+          // Keep the current tab in view in the phone's sideways-scrolling row.
+          if (sectionMenu.scrollWidth > sectionMenu.clientWidth) {
+            sectionMenu.scrollLeft = links[id].offsetLeft - sectionMenu.clientWidth / 3;
+          }
+        } else links[id].removeAttribute("aria-current");
+      });
+    }, { rootMargin: "-120px 0px -55% 0px" });
+    function observeSections() {
+      document.querySelectorAll(".settings-sections > [id]").forEach(function (section) { observer.observe(section); });
+    }
+    observeSections();
+    // A section swapped in by htmx (Edit, Save, Cancel) is a new element: watch it too.
+    document.body.addEventListener("htmx:afterSwap", observeSections);
+  }
+})();

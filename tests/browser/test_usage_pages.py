@@ -118,7 +118,7 @@ def test_a_viewer_reads_overview_logs_export_and_analytics(browser, live_server)
     kpis = page.get_by_role("region", name="Key figures")
     expect(kpis).to_contain_text("40")
     requests_chart = page.locator("section.chart-card").first
-    expect(requests_chart.locator("svg")).to_be_visible()
+    expect(requests_chart.get_by_role("img")).to_be_visible()
     requests_chart.get_by_text("Data as a table").click()
     expect(requests_chart.get_by_role("table")).to_be_visible()
     _shots(page, "analytics")

@@ -684,7 +684,7 @@ def test_an_org_without_traffic_says_what_to_do(client, world):
 
     assert "No traffic yet" in content
     assert "Send a request through the gateway" in content
-    assert "<svg" not in content
+    assert '<svg class="chart"' not in content
 
 
 # The session and its user 2, the membership and its permissions 2, the summary 6, the budgets 4,
