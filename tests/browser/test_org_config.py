@@ -55,7 +55,10 @@ def test_admin_edits_the_budget_in_place_and_restores_the_previous_version(page,
     history = page.locator("#section-history")
     expect(history.get_by_role("link", name="v2")).to_be_visible()
     expect(history.get_by_text("Q3 spending cap")).to_be_visible()
-    expect(history.get_by_text("budgets.limit: null → 250")).to_be_visible()
+    # Typed as a person reads it: no value was "none", the new one is money.
+    expect(history.get_by_role("listitem").filter(has_text="budgets.limit")).to_contain_text(
+        "budgets.limit: none → $250.00"
+    )
     expect(page.locator("#section-version")).to_contain_text("Config version 2")
 
     # The site's confirmation dialog asks, never the browser's confirm(): Esc cancels and gives
