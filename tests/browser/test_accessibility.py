@@ -31,6 +31,7 @@ from tests.keys.conftest import OPENAI_AND_ANTHROPIC, make_key, set_org_config
 from tests.matrix import MatrixContext
 from tests.test_route_matrix import ROUTES
 from tests.usage.conftest import _ref, log_row
+from usage.models import BudgetAlert
 from usage.services import logs_ingest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -101,7 +102,7 @@ class RouteKwargs:
 def build_demo_org() -> MatrixContext:
     """An org with something on every page: providers and a budget (two config versions), keys
     of each role (one revoked, one over a daily budget so an alert fires), open invitations,
-    a day of request logs with errors, and the audit events all of that wrote."""
+    the last hour's request logs with errors, and the audit events all of that wrote."""
     owner = make_user("owner@example.test", display_name="Olivia Owner")
     organization = make_organization("Acme AI", owner=owner)
     users = {"owner": owner}
@@ -134,17 +135,18 @@ def build_demo_org() -> MatrixContext:
     rows = [
         log_row(
             _ref(checkout if minute % 2 else daily),
-            now - timedelta(minutes=minute * 11),
+            now - timedelta(minutes=minute),
             model="gpt-4o" if minute % 3 else "claude-sonnet-4",
             provider="openai" if minute % 3 else "anthropic",
             status_code=503 if minute % 5 == 0 else 200,
             error="upstream unavailable" if minute % 5 == 0 else "",
-            cost=0.125,
+            cost=0.25,
             user=f"user-{minute % 4}",
         )
         for minute in range(1, 61)
     ]
     logs_ingest(rows=rows)
+    assert BudgetAlert.objects.filter(organization=organization).exists()
     return MatrixContext(organization=organization, users=users)
 
 
