@@ -6,7 +6,7 @@ PYTHON := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup chromium lint bench fuzz
+.PHONY: run test setup chromium lint bench fuzz a11y
 
 $(UV):
 	python3 -m venv .tools
@@ -60,3 +60,8 @@ bench: setup
 fuzz: setup
 	PRISM_FUZZ=full $(PYTHON) -m pytest -s tests/site/test_input_fuzz.py
 	PRISM_API_FUZZ_EXAMPLES=200 $(PYTHON) -m pytest tests/api/test_schema_fuzz.py
+
+# axe-core on every page as every role in both themes, with its table of what it checked and
+# the violations by rule (`make test` runs it with the dark theme as the Owner and anonymous only).
+a11y: setup chromium
+	PRISM_A11Y=full $(PYTHON) -m pytest -s tests/browser/test_accessibility.py

@@ -107,6 +107,7 @@ def shared_admin(shared_org) -> User:
 # PostgreSQL; a few seconds or more each) are put first and the many short ones fill the gaps.
 LONGEST_FIRST = (
     "tests/site/test_input_fuzz_forms.py",
+    "tests/browser/test_accessibility.py",
     "tests/browser/test_org_config.py",
     "tests/site/test_input_fuzz.py",
     "tests/test_route_matrix.py",
