@@ -221,4 +221,25 @@
     // A section swapped in by htmx (Edit, Save, Cancel) is a new element: watch it too.
     document.body.addEventListener("htmx:afterSwap", observeSections);
   }
+
+  // A table wider than its card scrolls inside it: while it does, the keyboard must reach it too
+  // (Tab to it, then the arrow keys), so its wrap becomes a focusable region named after the table.
+  function focusableScrollers() {
+    document.querySelectorAll(".table-wrap, .table-scroll, .log-table-wrap").forEach(function (wrap) {
+      var scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+      if (scrolls && !wrap.hasAttribute("tabindex")) {
+        var table = wrap.querySelector("table");
+        var caption = table && table.caption ? table.caption.textContent.trim() : "";
+        wrap.setAttribute("tabindex", "0");
+        wrap.setAttribute("role", "region");
+        wrap.setAttribute("aria-label", (table && table.getAttribute("aria-label")) || caption || "Table, scrolls sideways");
+        wrap.dataset.scrollFocus = "true";
+      } else if (!scrolls && wrap.dataset.scrollFocus) {
+        ["tabindex", "role", "aria-label", "data-scroll-focus"].forEach(function (name) { wrap.removeAttribute(name); });
+      }
+    });
+  }
+  focusableScrollers();
+  window.addEventListener("resize", focusableScrollers);
+  document.body.addEventListener("htmx:afterSettle", focusableScrollers);
 })();
