@@ -636,7 +636,9 @@ class MembershipMachine(RuleBasedStateMachine):
 
     # -- one operation at a time --
 
-    def _step(self, draw: Draw | Accept) -> str | None:
+    def _step(self, draw) -> str | None:
+        """One operation (given, or read from a Draw): the service's outcome must be the
+        model's."""
         op = self.operation(draw) if isinstance(draw, Draw) else draw
         if op is None:
             return None
