@@ -85,22 +85,23 @@ def seed(directory: Path) -> dict:
     for role in Role:
         while len(people[role]) < 3:
             number = len(people[role]) + 1
-            user = make_user(f"load-{role}-{number}@example.test", password=PASSWORD)
+            user = make_user(f"load-{role}-{number}@example.test")
             people[role].append(add_member(organization, role, user))
     set_org_config(organization, CONFIG, actor=owner)
     gateway_keys = [
         make_key(organization, people[Role.MEMBER][n % 3], name=f"service-{n}").key.public_id
         for n in range(4)
     ]
-    history = traffic_rows(
-        key_ids=gateway_keys,
-        key_weights=[4, 3, 2, 1],
-        end=timezone.now() - timedelta(minutes=5),
-        days=7,
-        per_day=300,
-        request_prefix="history",
+    history = list(
+        traffic_rows(
+            key_ids=gateway_keys,
+            key_weights=[4, 3, 2, 1],
+            end=timezone.now() - timedelta(minutes=5),
+            days=7,
+            per_day=300,
+            request_prefix="history",
+        )
     )
-    history = list(history)
     for start in range(0, len(history), 1_000):
         result = logs_ingest(rows=history[start : start + 1_000])
         assert not result.rejected, result.rejected[:3]
