@@ -116,6 +116,7 @@ LONGEST_FIRST = (
     "tests/browser/test_usage_pages.py",
     "tests/browser/test_logs.py",
     "tests/usage/test_logs_page.py",
+    "tests/members/test_membership_state_machine.py",
     "tests/keys/test_bad_input.py",
     "tests/orgs/test_provider_secrets.py",
     "tests/browser/test_invitations.py",

@@ -4,7 +4,8 @@ every module in this folder, so `make bench` (pytest -m bench -s tests) finds th
 import pytest
 from django.db import transaction
 
-HELPERS = {"conftest.py", "__init__.py", "bulk_data.py", "ingest_data.py"}
+# locustfile.py runs in Locust's own process (gevent), started by load_mixed.py.
+HELPERS = {"conftest.py", "__init__.py", "bulk_data.py", "ingest_data.py", "locustfile.py"}
 
 
 def pytest_collect_file(file_path, parent):
