@@ -1,7 +1,6 @@
 """Organization pages: home, list, create, overview, Settings > Organization (general, config
 sections, providers, JSON, billing, history, danger zone) and the audit log."""
 
-import csv
 import json
 from datetime import UTC
 from functools import cached_property
@@ -35,6 +34,7 @@ from orgs.forms import (
 from orgs.models import CONFIG_SECTION_LABELS, Membership
 from orgs.roles import Capability, refusal_sentence
 from prism_site.actor import Actor
+from prism_site.csv_export import line_writer, spreadsheet_safe
 from prism_site.errors import NotFound, Refused
 from prism_site.timezones import zone_label
 
@@ -658,8 +658,6 @@ AUDIT_EXPORT_COLUMNS = (
     "ip_address",
     "changes",
 )
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _audit_form(request) -> AuditFilterForm:
@@ -702,15 +700,7 @@ def audit_log(request, access: OrgAccess):
 
 
 def _csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
-class _Echo:
-    """A file that hands back what is written, so csv.writer makes one line at a time."""
-
-    def write(self, value):
-        return value
+    return spreadsheet_safe("" if value is None else str(value))
 
 
 @org_view(Capability.VIEW_AUDIT)
@@ -730,7 +720,7 @@ def audit_export(request, access: OrgAccess):
     events = selectors.audit_events(
         organization, selectors.AuditFilter(**form.audit_filter())
     ).order_by(*selectors.AUDIT_ORDER.ordering)
-    writer = csv.writer(_Echo())
+    writer = line_writer()
 
     def rows(batch):
         for entry in _audit_entries(organization, batch, zone):

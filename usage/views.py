@@ -5,7 +5,6 @@ NDJSON file.
 Every view reads one org's rows of one time range (at most 31 days) through usage.selectors.
 """
 
-import csv
 import json
 import logging
 import re
@@ -20,6 +19,7 @@ from django.utils import timezone
 
 from orgs.access import OrgAccess, org_view
 from orgs.roles import Capability
+from prism_site.csv_export import line_writer, spreadsheet_safe
 from prism_site.session_timeouts import session_passive
 from prism_site.timezones import zone_label
 from usage import selectors
@@ -211,17 +211,12 @@ def log_detail(request, access: OrgAccess, log_id: int):
     return render(request, "usage/log_detail.html", context)
 
 
-class _Echo:
-    """A file that hands back what is written, so csv.writer makes one line at a time."""
-
-    def write(self, value):
-        return value
-
-
 def _cell(value):
+    """A log value as a CSV cell; text the gateway recorded (models, end users, metadata) is kept
+    from running as a spreadsheet formula."""
     if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True)
-    return _utc(value).isoformat() if hasattr(value, "isoformat") else value
+        return spreadsheet_safe(json.dumps(value, sort_keys=True))
+    return _utc(value).isoformat() if hasattr(value, "isoformat") else spreadsheet_safe(value)
 
 
 def _utc(moment):
@@ -267,7 +262,7 @@ def _export(request, access: OrgAccess, *, extension: str, content_type: str, li
 
 @org_view(Capability.VIEW_OVERVIEW)
 def log_export(request, access: OrgAccess):
-    writer = csv.writer(_Echo())
+    writer = line_writer()
 
     def lines(rows):
         yield writer.writerow([name for name, _ in EXPORT_COLUMNS])

@@ -569,6 +569,19 @@ def test_exports_keep_utc_whatever_the_viewers_zone(client, logs):
     assert rows[0]["started_at"].endswith("+00:00")
 
 
+def test_the_csv_export_keeps_text_the_gateway_recorded_from_running_as_a_formula(client, logs):
+    # End users and models come from whoever calls the gateway: a spreadsheet must show them, not
+    # run them. Numbers stay numbers, negative or not.
+    _login(client, logs.viewer_id)
+    RequestLog.objects.filter(request_id="a-recent-ok", organization__slug=logs.slug).update(
+        end_user='=HYPERLINK("https://attacker.example","x")', model="@SUM(1+1)"
+    )
+    rows = _csv(client.get(reverse("logs:export", args=[logs.slug]), {"request_id": "a-recent-ok"}))
+    assert rows[0]["user"] == '\'=HYPERLINK("https://attacker.example","x")'
+    assert rows[0]["model"] == "'@SUM(1+1)"
+    assert not rows[0]["latency_ms"].startswith("'")
+
+
 def _ndjson(response) -> list[dict]:
     body = b"".join(response.streaming_content).decode()
     assert body.endswith("\n")
