@@ -27,6 +27,7 @@ from tests.site.fuzz import (
     form_request,
     forms_of,
     odd_body,
+    one_in_turn,
     route_of,
     route_templates,
     send,
@@ -34,6 +35,9 @@ from tests.site.fuzz import (
 
 # Marks the module as using the database, so the test database exists for the shared world.
 pytestmark = pytest.mark.django_db
+
+# Members of the organization, each sending its share of the values the Owner sends in full.
+SHARE_OF = {"viewer": 0, "member": 1, "admin": 2}
 
 
 @pytest.mark.parametrize("caller", CALLERS)
@@ -95,10 +99,16 @@ def test_query_parameters(world, caller):
         for path, names in sorted(site.parameters.items()):
             if not path.startswith(SKIP_PREFIXES) and not FOREIGN.match(path):
                 by_route.setdefault(route_of(path), (path, set()))[1].update(names)
+    turn = 0
     for path, names in by_route.values():
         for name in sorted({*names, "next"}):
-            # Every value where a redirect target is read; the sharp ones elsewhere.
+            # Every value where a redirect target is read; the sharp ones elsewhere. The Viewer,
+            # the Member and the Admin read the Owner's pages with the Owner's code: each sends
+            # one value per parameter, the next one for the next parameter.
             values = SHARP_VALUES if name == "next" or caller == "owner" else REFUSED_VALUES
+            if caller in ("viewer", "member", "admin"):
+                turn += 1
+                values = one_in_turn(SHARP_VALUES, turn + SHARE_OF[caller])
             for number, value in enumerate(VALUES if name == "next" and FULL else values):
                 query = urlencode({name: value.replace("{default}", "1")})
                 # Alternate full pages and htmx partials: both read the parameters.
@@ -113,9 +123,17 @@ def test_url_segments(world, caller):
     client = world.clients[caller]
     templates = route_templates(world)
     assert len(templates) >= 10
-    segments = OWNER_SEGMENTS if caller == "owner" else SHARP_SEGMENTS
+    turn = 0
     for (method, route), real in templates.items():
         for name in real:
+            turn += 1
+            if caller == "owner":
+                segments = OWNER_SEGMENTS
+            elif caller in SHARE_OF:
+                # The Owner's routes, refused or served by the Owner's code: one segment each.
+                segments = one_in_turn(SHARP_SEGMENTS, turn + SHARE_OF[caller])
+            else:
+                segments = SHARP_SEGMENTS
             for segment in segments:
                 url = fill(route, {**real, name: segment})
                 send(client, method, url, data="", content_type=FORM_ENCODED)
