@@ -27,12 +27,14 @@ from tests.site.fuzz import (
 
 RELOADS_PER_FIELD = 2
 SHARE_OF = {"viewer": 0, "member": 1, "admin": 2}
+# The callers whose forms are fuzzed here; the outsider's refusals are in test_input_fuzz.py.
+CRAWLED = ("anonymous", "viewer", "member", "admin", "owner")
 
 # Marks the module as using the database, so the test database exists for the shared world.
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("caller", ["anonymous", "viewer", "member", "admin", "owner"])
+@pytest.mark.parametrize("caller", CRAWLED)
 def test_form_fields(world, caller):
     """Each field of each form the caller is shown, given each boundary value in turn while the
     other fields keep their defaults (so a value that passes the form reaches the database)."""
