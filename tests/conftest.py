@@ -99,6 +99,35 @@ def shared_admin(shared_org) -> User:
     return User.objects.get(pk=shared_org["admin"])
 
 
+# -- Emptying the database after a transactional test ------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def flush_by_delete():
+    """After each transactional test (races, browser, live server) Django empties every table
+    with one TRUNCATE, which on PostgreSQL makes new files for all ~40 tables and their indexes
+    and syncs them to disk: over a second each time. A DELETE of the few rows a test wrote takes
+    milliseconds; every foreign key is deferred, so the order does not matter. Sequences are left
+    alone as TRUNCATE leaves them (a test asking for them reset still gets TRUNCATE). Content
+    types and permissions are kept: Django writes them again after every flush, the same rows."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+    kept = {"django_content_type", "auth_permission"}
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or not tables:
+            return truncate(
+                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+            )
+        # Table names come from the schema, quoted.
+        return [f"DELETE FROM {self.quote_name(table)};" for table in tables if table not in kept]  # noqa: S608
+
+    DatabaseOperations.sql_flush = sql_flush
+    yield
+    DatabaseOperations.sql_flush = truncate
+
+
 # -- The longest files first --------------------------------------------------------------------
 
 # `make test` runs pytest-xdist with `--dist loadfile --no-loadscope-reorder`: each worker takes

@@ -30,6 +30,7 @@ from tests.site.crawl import Form, Site
 INT32 = 2**31
 INT64 = 2**63
 
+LONG_ADDRESS = "a" * 64 + "@" + ("b" * 60 + ".") * 4 + "test"  # valid, past 254 characters
 # Values that broke, or could break, a parser, a column or a page. "{default}" is the field's
 # own value, so "{default}\n" is a valid value with a trailing newline.
 VALUES = [
@@ -41,7 +42,18 @@ VALUES = [
     "1e9999999",
     "1e9999999%",
     "NaN",
-    "a" * 64 + "@" + ("b" * 60 + ".") * 4 + "test",  # a valid address past 254 characters
+    LONG_ADDRESS,
+]
+# The same values by what they test. The suite sends each field one value of every class,
+# taking the next value of a class for the next field, so every value still reaches every form
+# (PRISM_FUZZ=full sends every value to every field).
+VALUE_CLASSES = [
+    ["a" * 10_000, LONG_ADDRESS],  # past a column's length
+    ["x\x00y"],  # a character no column stores
+    ["{default}\n"],  # valid but for a trailing newline
+    [str(INT32), str(INT64)],  # past an integer column
+    ["1e9999999", "1e9999999%"],  # past any decimal
+    ["NaN"],  # a number that is none
 ]
 # The sharpest few, for callers whose requests mostly end at the access check.
 SHARP_VALUES = ["a" * 10_000, "x\x00y", "{default}\n", str(INT64), "1e9999999"]
@@ -73,8 +85,22 @@ if FULL:
         "x@" + "a" * 250 + ".test",
     ]
     SHARP_VALUES = REFUSED_VALUES = VALUES
+    VALUE_CLASSES = [[value] for value in VALUES]
     JSON_STRINGS += ["a" * 10_000, "", "ünï 🚀"]
     JSON_NUMBERS += [str(INT64), "-1", "1e-400"]
+
+
+def one_of_each_class(turn: int) -> list[str]:
+    """A value of every class, the `turn`-th of each (so successive turns cover them all)."""
+    return [members[turn % len(members)] for members in VALUE_CLASSES]
+
+
+def one_in_turn(values: list, turn: int) -> list:
+    """In the suite, just the `turn`-th of `values` (successive turns cover them all); every
+    one of them under PRISM_FUZZ=full."""
+    return list(values) if FULL else [values[turn % len(values)]]
+
+
 MISSING = object()
 DUPLICATED = object()
 
@@ -292,16 +318,19 @@ def json_variants(text: str):
     if not isinstance(document, dict | list):
         return
     shapes = set()
-    for path, leaf in leaves(document):
+    for turn, (path, leaf) in enumerate(leaves(document)):
         # providers[0].name and providers[1].name are read by the same code: fuzz one of them.
         shape = tuple("[]" if isinstance(step, int) else step for step in path)
         if shape in shapes and not FULL:
             continue
         shapes.add(shape)
         if isinstance(leaf, str):
-            replacements = [json.dumps(value.replace("{default}", leaf)) for value in JSON_STRINGS]
+            replacements = [
+                json.dumps(value.replace("{default}", leaf))
+                for value in one_in_turn(JSON_STRINGS, turn)
+            ]
         elif isinstance(leaf, int | float) and not isinstance(leaf, bool):
-            replacements = JSON_NUMBERS
+            replacements = one_in_turn(JSON_NUMBERS, turn)
         else:
             continue
         for replacement in replacements:
@@ -361,10 +390,11 @@ def forms_of(world: World, caller: str) -> list[Form]:
     return [distinct[key] for key in sorted(distinct)]
 
 
-def values_for(caller: str) -> list[str]:
-    """Every value where input reaches the deepest code: the Owner's forms and the signed-out
-    pages (sign-in, sign-up, password reset, invitations)."""
-    return VALUES if caller in ("owner", "anonymous") else SHARP_VALUES
+def values_for(caller: str, turn: int) -> list[str]:
+    """A value of every class where input reaches the deepest code: the Owner's forms and the
+    signed-out pages (sign-in, sign-up, password reset, invitations); `turn` picks which of a
+    class's values."""
+    return one_of_each_class(turn) if caller in ("owner", "anonymous") else SHARP_VALUES
 
 
 def all_fields(form: Form, value: str) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ from keys.models import VirtualKey
 from members.models import User
 from orgs.models import Membership, Organization
 from orgs.selectors import organization_config
+from usage.models import RequestLog
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -145,8 +146,11 @@ def test_healthz_checks_the_database(client, db):
 
 @pytest.mark.django_db
 def test_demo_data_is_idempotent_and_gives_one_user_per_role(capsys):
-    call_command("demo_data")
-    call_command("demo_data")
+    # A light month of traffic: tests/usage/test_demo_data.py checks what the traffic looks like.
+    call_command("demo_data", requests_per_day=20)
+    traffic = RequestLog.objects.count()
+    call_command("demo_data", requests_per_day=20)
+    assert RequestLog.objects.count() == traffic > 0  # traffic is added once
     organization = Organization.objects.get(slug="demo")
     roles = dict(
         Membership.objects.filter(organization=organization).values_list("user__email", "role")
