@@ -272,6 +272,9 @@ def check_dialogs(page, audit: Audit, who: str, seen: set):
             audit.run(page, who, "key secret (dialog)", context=f"dialog:has({target})")
             audit.dialogs.append(f"the new key's secret ({who})")
         page.evaluate("() => document.querySelectorAll('dialog[open]').forEach(d => d.close())")
+        # Closing the key dialog reloads the key list: let it land, or the next opener clicked
+        # could be swapped out mid-request and its dialog never open.
+        page.wait_for_load_state("networkidle")
 
 
 def cpu_seconds() -> float:
