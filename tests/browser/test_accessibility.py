@@ -65,7 +65,9 @@ DARK_CALLERS = ("anonymous", "owner")
 # The suite also leaves out the Admin, whose pages are the Owner's with fewer controls; the
 # Member's (disabled admin scope, read-only config) and the Viewer's (read-only pages) differ.
 ROLES = (
-    ("owner", "admin", "member", "viewer") if EVERY_CALLER_IN_DARK else ("owner", "member", "viewer")
+    ("owner", "admin", "member", "viewer")
+    if EVERY_CALLER_IN_DARK
+    else ("owner", "member", "viewer")
 )
 # The JSON API's routes are documents for programs, not pages.
 NOT_PAGES = ("v1:", "agentcc:")
@@ -271,10 +273,17 @@ def check_dialogs(page, audit: Audit, who: str, seen: set):
             dialog.get_by_label("Secret key").wait_for()
             audit.run(page, who, "key secret (dialog)", context=f"dialog:has({target})")
             audit.dialogs.append(f"the new key's secret ({who})")
-        page.evaluate("() => document.querySelectorAll('dialog[open]').forEach(d => d.close())")
-        # Closing the key dialog reloads the key list: let it land, or the next opener clicked
-        # could be swapped out mid-request and its dialog never open.
-        page.wait_for_load_state("networkidle")
+        close_dialogs = "() => document.querySelectorAll('dialog[open]').forEach(d => d.close())"
+        if page.locator("dialog[open][data-refresh-target]:has([data-dialog-result])").count():
+            # Closing the dialog of a new key reloads the key list: let it land, or the next
+            # opener could be swapped out mid-request and its dialog never open.
+            with page.expect_response(lambda response: response.request.method == "GET"):
+                page.evaluate(close_dialogs)
+            page.wait_for_function(
+                "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+            )
+        else:
+            page.evaluate(close_dialogs)
 
 
 def cpu_seconds() -> float:
