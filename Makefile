@@ -59,7 +59,7 @@ bench: setup
 # requests it made), the JSON API's schema fuzz at ten times the examples the suite runs, and the
 # membership state machine at 1,000 sequences (the suite runs 50; it prints sequences and steps).
 fuzz: setup
-	PRISM_FUZZ=full $(PYTHON) -m pytest -s tests/site/test_input_fuzz.py tests/site/test_input_fuzz_forms.py
+	PRISM_FUZZ=full $(PYTHON) -m pytest -s tests/site/test_input_fuzz.py
 	PRISM_API_FUZZ_EXAMPLES=200 $(PYTHON) -m pytest tests/api/test_schema_fuzz.py
 	PRISM_STATE_MACHINE_EXAMPLES=1000 $(PYTHON) -m pytest -s tests/members/test_membership_state_machine.py
 

@@ -135,10 +135,9 @@ def flush_by_delete():
 # last leaves the other worker idle until it ends, so the longest files (as measured on
 # PostgreSQL; a few seconds or more each) are put first and the many short ones fill the gaps.
 LONGEST_FIRST = (
-    "tests/site/test_input_fuzz_forms.py",
+    "tests/site/test_input_fuzz.py",
     "tests/browser/test_accessibility.py",
     "tests/browser/test_org_config.py",
-    "tests/site/test_input_fuzz.py",
     "tests/test_route_matrix.py",
     "tests/api/test_credential_matrix.py",
     "tests/api/test_schema_fuzz.py",

@@ -1,7 +1,17 @@
 """No request ever gets a server error: every page each caller is led to, every query
 parameter, every id, slug and token in a URL, forms posted by callers who were not shown them,
-methods a route does not take and bodies it cannot parse. See tests/site/test_input_fuzz_forms.py
-for the form fields, and tests/site/fuzz.py for the values.
+methods a route does not take and bodies it cannot parse, and every field of every form a caller
+is shown, given boundary values one at a time (over-long strings, NUL and control characters,
+trailing newlines, integers past 2^31 and 2^63, 1e9999999, NaN, addresses past 254 characters,
+empty, missing and repeated fields, and each string and number inside the config's JSON
+document). tests/site/fuzz.py holds the values.
+
+The pages and forms come from the site itself (tests/site/crawl.py, one crawl per caller for the
+whole module), so a new form is fuzzed the day it is rendered. Each request runs in a savepoint
+that is rolled back: one organization, built once per module (tests/site/conftest.py), serves
+every request. The suite gives each field one value of each kind (tests/site/fuzz.py
+VALUE_CLASSES), the next value of a kind for the next field; `make fuzz` runs the long form
+(PRISM_FUZZ=full: every value for every field and caller).
 """
 
 from urllib.parse import urlencode, urlsplit
@@ -31,6 +41,8 @@ from tests.site.fuzz import (
     route_of,
     route_templates,
     send,
+    values_for,
+    variants,
 )
 
 # Marks the module as using the database, so the test database exists for the shared world.
@@ -38,6 +50,7 @@ pytestmark = pytest.mark.django_db
 
 # Members of the organization, each sending its share of the values the Owner sends in full.
 SHARE_OF = {"viewer": 0, "member": 1, "admin": 2}
+RELOADS_PER_FIELD = 2
 
 
 @pytest.mark.parametrize("caller", CALLERS)
@@ -160,4 +173,38 @@ def test_wrong_methods_and_bodies(world, caller):
             send(client, "POST", form.action, data=payload, content_type=content_type)
         too_many = "&".join(f"field{number}=1" for number in range(1_200))
         send(client, "POST", form.action, data=too_many, content_type=FORM_ENCODED)
+    assert_no_failures()
+
+
+# The outsider is shown no form of this org; its refusals are in test_forms_of_other_roles.
+@pytest.mark.parametrize("caller", [caller for caller in CALLERS if caller != "outsider"])
+def test_form_fields(world, caller):
+    """Each field of each form the caller is shown, given each boundary value in turn while the
+    other fields keep their defaults (so a value that passes the form reaches the database)."""
+    client = world.clients[caller]
+    owner_routes = {(form.method, route_of(form.action)) for form in forms_of(world, "owner")}
+    turn = 0
+    for form in forms_of(world, caller):
+        shared = caller not in ("owner", "anonymous") and (
+            (form.method, route_of(form.action)) in owner_routes
+        )
+        if shared and not FULL:
+            # The Owner's run covers the fields; this role's own checks get every field at once,
+            # the sharp values shared out between the Viewer, the Member and the Admin.
+            for value in SHARP_VALUES[SHARE_OF[caller] :: len(SHARE_OF)]:
+                send(client, **form_request(form, all_fields(form, value)))
+            continue
+        for name in form.names:
+            if name == "csrfmiddlewaretoken":
+                continue  # the test client does not check it; CSRF has its own tests
+            turn += 1
+            values = values_for(caller, turn)
+            if name in form.choices and not FULL:
+                values = SHARP_VALUES  # a closed set of choices: one refusal path
+            reloads = 0
+            for unusual, data in variants(form, name, values):
+                # A page reload costs a full render: the first few accepted values per field.
+                reload = unusual and (FULL or reloads < RELOADS_PER_FIELD)
+                reloads += send(client, **form_request(form, data, reload=reload))
+        send(client, **form_request(form, []))  # every field missing
     assert_no_failures()
