@@ -76,7 +76,9 @@ def org_view(capability: Capability):
         def wrapped(request, slug, *args, **kwargs):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            request.org_access = access_organization(request.user, slug, capability)
+            # Set before the capability check: the 403 page of a refusal keeps the org's menu.
+            request.org_access = access_organization(request.user, slug)
+            request.org_access.require(capability)
             request.org_access.membership.mark_seen()
             if request.session.get("last_org") != slug:
                 request.session["last_org"] = slug

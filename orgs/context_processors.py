@@ -8,7 +8,7 @@ from django.utils.functional import SimpleLazyObject
 from orgs.access import OrgAccess
 from orgs.models import Membership
 
-# An org page's address; its slug names the org whose menu an error page there keeps.
+# An org page's address; its slug names the org whose menu a 404 there keeps.
 ORG_PATH = re.compile(r"^/o/(?P<slug>[-a-zA-Z0-9_]+)/")
 
 # The switcher shows this many orgs, most recently visited first; the rest are one link away on
@@ -49,9 +49,10 @@ def organization_navigation(request):
 
 
 def _access_from_path(request, user) -> OrgAccess | None:
-    """On a page under /o/<slug>/ that no access check let through (a 403, or a 404 inside the
-    org), the org's menu for a member of it, so they keep their place; None for anyone else,
-    so a 404 never reveals an org the user does not belong to."""
+    """On an address under /o/<slug>/ that no org view answered (a 404 of the URL map: a
+    refused or missing page of an org view has `request.org_access` already), the org's menu
+    for a member of it, so they keep their place; None for anyone else, so a 404 never reveals
+    an org the user does not belong to."""
     match = ORG_PATH.match(request.path_info)
     if match is None:
         return None
