@@ -5,6 +5,7 @@ it resolves to lives here, low enough for every app's router to use without impo
 """
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,9 @@ def api_organization(
     org than the key's; an org the token's user is not in), 403 for a missing capability."""
     if caller.organization is not None and caller.organization.slug != slug:
         raise NotFound(NOT_FOUND)
+    if not SLUG.fullmatch(slug):
+        # No org has it (and PostgreSQL refuses text holding NUL): not found, without a query.
+        raise NotFound(NOT_FOUND)
     membership = caller.membership
     if membership is None or membership.organization.slug != slug:
         membership = api_membership(caller.user, slug)
@@ -76,6 +80,9 @@ def api_organization(
             capability=refusal.capability,
         ) from None
 
+
+# What an org's slug can be (Organization.slug, a SlugField); anything else names no org.
+SLUG = re.compile(rf"[-a-zA-Z0-9_]{{1,{Organization._meta.get_field('slug').max_length}}}")
 
 _MEMBERSHIP = ModelColumns(Membership, "m")
 _ORGANIZATION = ModelColumns(Organization, "o")

@@ -264,6 +264,15 @@ def test_a_method_a_route_does_not_take_gets_the_envelope_and_allow(
     assert error["code"] == "method_not_allowed" and method in error["message"]
 
 
+@pytest.mark.parametrize("slug", ["%00", "ac%00me", "x" * 61, "acme%20corp", "%C3%A9"])
+@pytest.mark.parametrize("caller", ["owner_token", "owner_key"])
+def test_an_org_id_no_org_can_have_is_not_found(api_world, slug, caller):
+    # A NUL reached PostgreSQL, which refuses it in text: a 500 before the slug was checked.
+    response = call("GET", f"/v1/orgs/{slug}/config", api_world.credentials[caller])
+    assert response.status_code == 404, response.content
+    assert error_of(response)["type"] == "not_found_error"
+
+
 # -- The reference -------------------------------------------------------------------------------
 
 
