@@ -215,7 +215,7 @@ def _cell(value):
     """A log value as a CSV cell; text the gateway recorded (models, end users, metadata) is kept
     from running as a spreadsheet formula."""
     if isinstance(value, dict):
-        return spreadsheet_safe(json.dumps(value, sort_keys=True))
+        return json.dumps(value, sort_keys=True)  # starts with "{": never a formula
     return _utc(value).isoformat() if hasattr(value, "isoformat") else spreadsheet_safe(value)
 
 
